@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// The process shell: arguments, config file, listen, signals, exit codes. Everything else is buildApp().
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { loadConfigFile } from './config/load.js';
+import { ConfigError } from './errors.js';
+import { createLogger } from './logger.js';
+
+const USAGE = `usage:
+  authward [--config FILE]          run the proxy (or set AUTHWARD_CONFIG=FILE)
+  authward --config FILE --check-config
+                                    validate the file, print every problem, exit 0 or 1
+  authward keygen                   print a fresh base64 32-byte key (session.keys, tokenCache.encryptionKeys)`;
+
+async function main(argv: string[]): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (err) {
+    process.stderr.write(`authward: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (args.positionals[0] === 'keygen') {
+    process.stdout.write(`${randomBytes(32).toString('base64')}\n`);
+    return 0;
+  }
+  if (args.positionals.length > 0) {
+    process.stderr.write(`authward: unknown command ${args.positionals[0]}\n${USAGE}\n`);
+    return 2;
+  }
+  const file = args.values.config ?? process.env.AUTHWARD_CONFIG;
+  if (!file) {
+    process.stderr.write(`authward: no config file: pass --config FILE or set AUTHWARD_CONFIG\n${USAGE}\n`);
+    return 2;
+  }
+  let config: ReturnType<typeof loadConfigFile>;
+  try {
+    config = loadConfigFile(file);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`authward: ${file}: ${err.message}\n`);
+    return 1;
+  }
+  if (args.values['check-config']) {
+    process.stdout.write(`authward: ${file}: configuration is valid\n`);
+    return 0;
+  }
+
+  const logger = createLogger(config.logging.level, config.logging.pretty && process.stdout.isTTY === true);
+  const app = await buildApp(config, { logger });
+  closeWithGrace(
+    {
+      delay: config.shutdownGraceSeconds * 1000,
+      logger: { error: (m: unknown) => logger.error({ event: 'shutdown' }, String(m)) },
+    },
+    async ({ signal, err }) => {
+      if (err) logger.error({ err, event: 'shutdown' }, 'shutting down after an error');
+      else logger.info({ event: 'shutdown', signal }, 'shutting down: draining in-flight requests');
+      app.readiness.drain();
+      await app.close();
+    },
+  );
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  return -1; // keep running
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      'check-config': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`authward: failed to start: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,235 @@
+// Validates a raw config against the schema (defaults applied), then the cross-field rules; freezes the result.
+import type { TSchema } from '@sinclair/typebox';
+import { Ajv, type ErrorObject } from 'ajv';
+import { ConfigError } from '../errors.js';
+import { type Config, ConfigSchema } from './schema.js';
+
+const FORMATS: Record<string, { test: (s: string) => boolean; expected: string }> = {
+  'http-url': { test: (s) => isUrl(s, ['http:', 'https:']), expected: 'an absolute http(s) URL' },
+  'redis-url': { test: (s) => isUrl(s, ['redis:', 'rediss:']), expected: 'a redis:// or rediss:// URL' },
+  'abs-path': {
+    test: (s) => /^\/[^\s?#*]*$/.test(s),
+    expected: 'a path starting with "/" (no query, no spaces)',
+  },
+  'route-path': {
+    test: (s) => /^\/[^\s?#*]*\*?$/.test(s),
+    expected: 'a path starting with "/" (a trailing "*" means prefix)',
+  },
+  'base64-key32': {
+    test: (s) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(s) && Buffer.from(s, 'base64').length === 32,
+    expected: 'a base64-encoded 32-byte key (generate one with `authward keygen`)',
+  },
+};
+
+function isUrl(s: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(s).protocol) && /^[a-z]+:\/\//i.test(s);
+  } catch {
+    return false;
+  }
+}
+
+const ajv = new Ajv({
+  allErrors: true,
+  useDefaults: true,
+  verbose: true,
+  strict: true,
+  allowUnionTypes: true,
+});
+ajv.addKeyword('secret');
+for (const [name, { test }] of Object.entries(FORMATS)) ajv.addFormat(name, test);
+const validate = ajv.compile<Config>(ConfigSchema);
+
+// Names of secret fields, so no error message ever prints their value.
+const SECRET_KEYS = new Set<string>();
+(function collect(schema: TSchema) {
+  for (const [k, s] of Object.entries((schema.properties ?? {}) as Record<string, TSchema>)) {
+    if ((s as { secret?: boolean }).secret) SECRET_KEYS.add(k);
+    collect(s);
+    if (s.items) collect(s.items as TSchema);
+  }
+})(ConfigSchema);
+
+export function validateConfig(raw: unknown): Config {
+  const value = structuredClone(raw);
+  const problems = validate(value)
+    ? crossFieldProblems(value as Config)
+    : formatErrors(validate.errors ?? []);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(value as Config);
+}
+
+function formatErrors(errors: ErrorObject[]): string[] {
+  // A union's branch errors are noise once the union itself is reported.
+  const unions = errors.filter((e) => e.keyword === 'anyOf').map((e) => `${e.schemaPath}/`);
+  const out = new Set<string>();
+  for (const e of errors) {
+    if (unions.some((u) => e.schemaPath.startsWith(u))) continue;
+    out.add(formatError(e));
+  }
+  return [...out];
+}
+
+function formatError(e: ErrorObject): string {
+  const path = pathOf(e.instancePath);
+  const at = (key: string) => (path ? `${path}.${key}` : key);
+  const got = isSecretPath(e.instancePath) ? '(hidden)' : JSON.stringify(e.data);
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'required':
+      return `${at(String(p.missingProperty))}: is required`;
+    case 'additionalProperties': {
+      const known = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
+      const hint = closest(String(p.additionalProperty), known);
+      return `${at(String(p.additionalProperty))}: unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`;
+    }
+    case 'format':
+      return `${path}: must be ${FORMATS[String(p.format)]?.expected ?? p.format}, got ${got}`;
+    case 'anyOf': {
+      const branches = ((e.schema as TSchema[]) ?? []).map((s) => s.const);
+      return branches.every((c) => c !== undefined)
+        ? `${path}: must be one of ${branches.map((c) => JSON.stringify(c)).join(', ')}, got ${got}`
+        : `${path}: must be ${describeUnion(e.schema as TSchema[])}, got ${got}`;
+    }
+    case 'type':
+      return `${path || '(root)'}: must be ${article(String(p.type))}, got ${got}`;
+    case 'minItems':
+      return `${path}: must have at least ${p.limit} item${p.limit === 1 ? '' : 's'}`;
+    case 'minLength':
+      return `${path}: must not be empty`;
+    case 'uniqueItems':
+      return `${path}: must not repeat items`;
+    case 'pattern':
+      return `${path}: must match ${p.pattern}, got ${got}`;
+    default:
+      return `${path || '(root)'}: ${e.message}, got ${got}`;
+  }
+}
+
+const pathOf = (instancePath: string) =>
+  instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), '');
+
+const isSecretPath = (instancePath: string) => instancePath.split('/').some((seg) => SECRET_KEYS.has(seg));
+const article = (type: string) =>
+  (type === 'integer' || type === 'array' || type === 'object' ? 'an ' : 'a ') + type;
+const describeUnion = (branches: TSchema[]) =>
+  branches
+    .map((b) => (b.const !== undefined ? JSON.stringify(b.const) : article(String(b.type))))
+    .join(' or ');
+
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(
+        (prev[j] ?? 0) + 1,
+        (cur[j - 1] ?? 0) + 1,
+        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}
+
+/** Rules that span fields, named so a reader can find each one. */
+function crossFieldProblems(c: Config): string[] {
+  const problems: string[] = [];
+  const id = c.identity;
+  const credentials = [
+    id.clientSecret !== undefined && 'clientSecret',
+    id.clientCertificate !== undefined && 'clientCertificate',
+    id.clientAssertionFile !== undefined && 'clientAssertionFile',
+  ].filter(Boolean);
+  if (credentials.length !== 1) {
+    problems.push(
+      `identity: exactly one client credential must be given (clientSecret, clientCertificate or clientAssertionFile), got ${credentials.length === 0 ? 'none' : credentials.join(' and ')}`,
+    );
+  }
+  if (id.protocol === 'oidc' && !id.authority)
+    problems.push('identity.authority: is required when protocol is oidc');
+  if (id.protocol === 'aad' && !id.authority && !id.tenantId) {
+    problems.push(
+      'identity.tenantId: is required when protocol is aad (common, organizations or a tenant GUID)',
+    );
+  }
+  if (!c.session.keys)
+    problems.push('session.keys: is required (or session.keysFile); generate with `authward keygen`');
+
+  const publicUrl = new URL(c.publicUrl);
+  if (publicUrl.pathname !== '/' || publicUrl.search || publicUrl.hash) {
+    problems.push(
+      `publicUrl: must be an origin only (scheme, host, port), got ${JSON.stringify(c.publicUrl)}`,
+    );
+  }
+
+  const tc = c.tokenCache;
+  if (tc.type === 'redis') {
+    const given = [tc.url && 'url', tc.sentinels && 'sentinels', tc.cluster && 'cluster'].filter(Boolean);
+    if (given.length !== 1) {
+      problems.push(
+        `tokenCache: type redis needs exactly one of url, sentinels (with name) or cluster, got ${given.join(' and ') || 'none'}`,
+      );
+    }
+    if (tc.sentinels && !tc.name)
+      problems.push('tokenCache.name: is required with sentinels (the master name)');
+    if (!tc.encryptionKeys) {
+      problems.push('tokenCache.encryptionKeys: is required for type redis (tokens are encrypted at rest)');
+    }
+  }
+
+  const reserved = [c.health.livenessPath, c.health.readinessPath];
+  const authPrefix = trimSlash(id.pathPrefix);
+  const names = new Set<string>();
+  const paths = new Map<string, string>();
+  c.routes.forEach((r, i) => {
+    const path = routePrefix(r.path);
+    if (names.has(r.name)) problems.push(`routes[${i}].name: "${r.name}" is used by another route`);
+    names.add(r.name);
+    if (path === '') problems.push(`routes[${i}].path: "/" is the default upstream; use upstream.url`);
+    const other = paths.get(path);
+    if (other) problems.push(`routes[${i}].path: "${r.path}" overlaps route "${other}"`);
+    paths.set(path, r.name);
+    if (
+      underPrefix(path, authPrefix) ||
+      underPrefix(authPrefix, path) ||
+      reserved.some((p) => underPrefix(p, path))
+    ) {
+      problems.push(
+        `routes[${i}].path: "${r.path}" overlaps authward's own endpoints (${id.pathPrefix}, health)`,
+      );
+    }
+    const target = new URL(r.target);
+    if (target.search || target.hash)
+      problems.push(`routes[${i}].target: must not carry a query or fragment`);
+  });
+  return problems;
+}
+
+const trimSlash = (p: string) => p.replace(/\/+$/, '');
+/** A route's prefix in canonical form: no trailing "/" or "*". */
+export const routePrefix = (p: string) => trimSlash(p.replace(/\*$/, ''));
+const underPrefix = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

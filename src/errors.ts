@@ -1,0 +1,31 @@
+// The error catalogue: every error authward answers with, its code and HTTP status.
+import createError from '@fastify/error';
+
+/** A config problem list; the CLI prints each line and exits 1. Never carries a stack trace to the user. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const BadRequestError = createError<[string]>('AW_BAD_REQUEST', '%s', 400);
+export const UnauthenticatedError = createError('AW_UNAUTHENTICATED', 'sign-in required', 401);
+export const ForbiddenError = createError('AW_FORBIDDEN', 'you are signed in but not allowed here', 403);
+export const UpstreamUnavailableError = createError('AW_UPSTREAM_UNAVAILABLE', 'upstream unavailable', 502);
+export const UpstreamTimeoutError = createError(
+  'AW_UPSTREAM_TIMEOUT',
+  'upstream did not answer in time',
+  504,
+);
+export const TokenStoreUnavailableError = createError(
+  'AW_TOKEN_STORE_UNAVAILABLE',
+  'token store unavailable, try again shortly',
+  503,
+);
+export const ProviderUnavailableError = createError(
+  'AW_PROVIDER_UNAVAILABLE',
+  'identity provider unavailable, try again shortly',
+  503,
+);
+export const NotReadyError = createError('AW_NOT_READY', 'authward is starting, try again shortly', 503);

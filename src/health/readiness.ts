@@ -1,0 +1,43 @@
+// What /readyz reports: this replica's own start-up steps (gate readiness) and shared dependencies (reported only).
+//
+// A shared dependency (Redis, the provider) going down does not make a started replica unready: pulling
+// every replica out of the load balancer at once would turn a partial outage into a total one.
+
+export type DependencyState = 'up' | 'down' | 'unknown';
+
+export class Readiness {
+  private readonly pending = new Set<string>();
+  private readonly dependencies = new Map<string, { state: DependencyState; detail?: string }>();
+  private draining = false;
+
+  /** Registers a start-up step that must finish before the replica is ready. */
+  require(step: string): () => void {
+    this.pending.add(step);
+    return () => this.pending.delete(step);
+  }
+
+  setDependency(name: string, state: DependencyState, detail?: string): void {
+    this.dependencies.set(name, detail === undefined ? { state } : { state, detail });
+  }
+
+  dependency(name: string): DependencyState {
+    return this.dependencies.get(name)?.state ?? 'unknown';
+  }
+
+  /** On shutdown: answer 503 so load balancers stop sending before connections close. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  get ready(): boolean {
+    return !this.draining && this.pending.size === 0;
+  }
+
+  report() {
+    return {
+      status: this.draining ? 'draining' : this.pending.size === 0 ? 'ready' : 'starting',
+      waitingFor: [...this.pending],
+      dependencies: Object.fromEntries(this.dependencies),
+    };
+  }
+}

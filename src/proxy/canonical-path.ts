@@ -1,0 +1,47 @@
+// One canonical path per request, computed once and used for routing, auth and route choice.
+//
+// Rules enforced (fail closed: anything ambiguous is a 400, never a guess):
+// - origin-form only: absolute-form (`GET http://host/x`), `*` and a raw `#` are refused;
+// - percent-decoding must succeed; NUL, control characters and backslashes are refused;
+// - dot segments (`.`/`..`, in any encoding) and empty segments (`//`) are refused;
+// - encoded or double-encoded `/`, `\` and `.` (`%2f`, `%5c`, `%252e`, ...) are refused;
+// - `;parameters` are dropped from each segment for matching (Tomcat-style servers ignore them).
+
+export type CanonicalResult = { path: string } | { error: string };
+
+const FORBIDDEN_ENCODED = /%(2f|5c|25|00)/i;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f\\]/;
+
+export function canonicalPath(rawUrl: string): CanonicalResult {
+  if (rawUrl.charCodeAt(0) !== 47 /* / */) return { error: 'request target must be a path' };
+  const q = rawUrl.indexOf('?');
+  const raw = q === -1 ? rawUrl : rawUrl.slice(0, q);
+  if (raw.includes('#')) return { error: 'request target must not contain "#"' };
+  if (raw.includes('//')) return { error: 'path must not contain empty segments' };
+  let decoded = raw;
+  if (raw.includes('%')) {
+    if (FORBIDDEN_ENCODED.test(raw)) return { error: 'path must not contain encoded "/", "\\", "%" or NUL' };
+    try {
+      decoded = decodeURIComponent(raw);
+    } catch {
+      return { error: 'path is not valid percent-encoding' };
+    }
+  }
+  if (CONTROL.test(decoded)) return { error: 'path must not contain control characters or "\\"' };
+  if (!decoded.includes('.') && !decoded.includes(';')) return { path: decoded };
+  const segments = decoded.split('/');
+  for (let i = 1; i < segments.length; i++) {
+    let seg = segments[i] as string;
+    const semi = seg.indexOf(';');
+    if (semi !== -1) seg = seg.slice(0, semi);
+    if (seg === '.' || seg === '..') return { error: 'path must not contain dot segments' };
+    segments[i] = seg;
+  }
+  return { path: segments.join('/') };
+}
+
+/** `path` is `prefix` itself or lies below it. `prefix` has no trailing slash ('' is the root). */
+export function underPrefix(path: string, prefix: string): boolean {
+  return path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47);
+}

@@ -1,0 +1,78 @@
+// One @fastify/http-proxy registration: streaming, TLS verified, timeouts, generic 502/504, WebSockets.
+import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { rootCertificates } from 'node:tls';
+import httpProxy from '@fastify/http-proxy';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
+import { type ForwardContext, forwardHeaders } from './headers.js';
+
+export interface ForwardOptions {
+  /** Route prefix ('' for the catch-all). */
+  prefix: string;
+  /** Target URL; its path is the base the rest of the request path is appended to. */
+  target: string;
+  timeoutSeconds: number;
+  caFile?: string | undefined;
+  websocket: boolean;
+  /** Per-request parts of the header rules (identity, tokens, forwarded-for). */
+  context: (request: FastifyRequest) => ForwardContext;
+  /** Runs before forwarding (e.g. token acquisition); may reply itself. */
+  preHandler?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  methods?: readonly string[] | undefined;
+  routeConfig?: Record<string, unknown>;
+}
+
+export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions): Promise<void> {
+  const target = new URL(opts.target);
+  const upstream = target.origin;
+  const basePath = target.pathname.replace(/\/+$/, '');
+  // reply-from does not verify upstream certificates unless told: verify against system CAs + caFile.
+  const ca = opts.caFile ? [...rootCertificates, readFileSync(opts.caFile, 'utf8')] : undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: the plugin's option union does not type-check through register()
+  await app.register(httpProxy as any, {
+    upstream,
+    prefix: opts.prefix || '/',
+    rewritePrefix: basePath || (opts.prefix ? '/' : ''),
+    websocket: opts.websocket,
+    ...(opts.methods ? { httpMethods: [...opts.methods] } : {}),
+    ...(opts.preHandler ? { preHandler: opts.preHandler } : {}),
+    config: opts.routeConfig ?? {},
+    internalRewriteLocationHeader: false,
+    undici: {
+      headersTimeout: opts.timeoutSeconds * 1000,
+      bodyTimeout: 0, // long polls and server-sent events may pause; clients and upstream own that timeout
+      connect: { rejectUnauthorized: true, ...(ca ? { ca } : {}), timeout: 10_000 },
+    },
+    replyOptions: {
+      rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) =>
+        forwardHeaders(headers, opts.context(request)),
+      onError: (reply: FastifyReply, { error }: { error: Error }) => {
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        const timedOut = (error as { statusCode?: number }).statusCode === 504;
+        reply.log.warn(
+          { event: 'upstream_error', upstream, code: cause?.code ?? (error as { code?: string }).code },
+          timedOut ? 'upstream timed out' : 'upstream unavailable',
+        );
+        reply.send(timedOut ? new UpstreamTimeoutError() : new UpstreamUnavailableError());
+      },
+    },
+    wsClientOptions: {
+      rewriteRequestHeaders: (_headers: unknown, request: FastifyRequest) => {
+        const ctx = opts.context(request);
+        const out: Record<string, string> = {
+          'x-forwarded-for': ctx.forwardedFor,
+          'x-forwarded-proto': ctx.proto,
+          'x-forwarded-host': ctx.host,
+          'x-request-id': ctx.requestId,
+          ...ctx.inject,
+        };
+        const cookie = forwardHeaders({ cookie: request.headers.cookie }, ctx).cookie;
+        if (typeof cookie === 'string') out.cookie = cookie;
+        return out;
+      },
+      ...(ca ? { ca } : {}),
+      rejectUnauthorized: true,
+    },
+  });
+}

@@ -1,0 +1,110 @@
+// Header rules for everything forwarded: strip what a client must not set, then inject what authward vouches for.
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Every header authward may inject: client copies are always removed, in any case and `_`/`-` spelling. */
+export const PROXY_OWNED_HEADERS: ReadonlySet<string> = new Set([
+  'x-ms-client-principal',
+  'x-ms-client-principal-id',
+  'x-ms-client-principal-name',
+  'x-ms-client-principal-idp',
+  'x-ms-token-aad-access-token',
+  'x-ms-token-aad-id-token',
+  'x-ms-token-aad-expires-on',
+  'x-ms-token-aad-refresh-token',
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-preferred-username',
+  'x-forwarded-groups',
+  'x-forwarded-access-token',
+  'x-auth-request-user',
+  'x-auth-request-email',
+  'x-auth-request-preferred-username',
+  'x-auth-request-groups',
+  'x-auth-request-access-token',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-uri',
+  'x-original-url',
+  'x-original-uri',
+  'x-rewrite-url',
+  'x-real-ip',
+  'forwarded',
+  'x-request-id',
+  'x-authward-user',
+]);
+
+// Hop-by-hop headers (RFC 9110 7.6.1) and framing headers undici sets itself.
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+export interface ForwardContext {
+  /** The client's address chain as authward trusts it (X-Forwarded-For value). */
+  forwardedFor: string;
+  proto: string;
+  host: string;
+  requestId: string;
+  /** Names of authward's own cookies, removed before forwarding. */
+  ownCookie: (name: string) => boolean;
+  /** Headers authward vouches for (identity, tokens); added after stripping. */
+  inject?: Readonly<Record<string, string>> | undefined;
+  /** Drop the client's Authorization (a route that injects its own bearer token). */
+  dropAuthorization?: boolean;
+}
+
+/** Builds the upstream request headers from the client's, in one pass. */
+export function forwardHeaders(
+  headers: IncomingHttpHeaders,
+  ctx: ForwardContext,
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    const canonical = name.includes('_') ? name.replace(/_/g, '-') : name;
+    if (PROXY_OWNED_HEADERS.has(canonical) || HOP_BY_HOP.has(canonical)) continue;
+    if (
+      canonical !== name &&
+      (canonical === 'authorization' || canonical === 'cookie' || canonical === 'host')
+    ) {
+      continue; // an underscore twin of a header that matters is never legitimate
+    }
+    if (name === 'cookie') {
+      const kept = stripCookies(Array.isArray(value) ? value.join('; ') : value, ctx.ownCookie);
+      if (kept) out.cookie = kept;
+      continue;
+    }
+    if (name === 'authorization' && ctx.dropAuthorization) continue;
+    out[name] = value;
+  }
+  out['x-forwarded-for'] = ctx.forwardedFor;
+  out['x-forwarded-proto'] = ctx.proto;
+  out['x-forwarded-host'] = ctx.host;
+  out['x-request-id'] = ctx.requestId;
+  if (ctx.inject) Object.assign(out, ctx.inject);
+  return out;
+}
+
+/** Removes authward's cookies from a Cookie header; returns what is left ('' when nothing). */
+export function stripCookies(cookieHeader: string, own: (name: string) => boolean): string {
+  let kept = '';
+  for (const part of cookieHeader.split(';')) {
+    const eq = part.indexOf('=');
+    const name = (eq === -1 ? part : part.slice(0, eq)).trim();
+    if (!name || own(name)) continue;
+    kept = kept ? `${kept}; ${part.trim()}` : part.trim();
+  }
+  return kept;
+}

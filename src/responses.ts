@@ -1,0 +1,55 @@
+// How authward answers errors: JSON for API callers, a small page for browsers, details only in the log.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+
+export function wantsHtml(request: FastifyRequest): boolean {
+  const mode = request.headers['sec-fetch-mode'];
+  if (mode === 'navigate') return true;
+  if (mode !== undefined) return false;
+  const accept = request.headers.accept;
+  return typeof accept === 'string' && accept.includes('text/html');
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Security headers for every page authward itself renders. */
+export const OWN_PAGE_HEADERS = {
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+};
+
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  error: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+) {
+  reply.code(status).headers(OWN_PAGE_HEADERS);
+  if (wantsHtml(request)) {
+    const title = `${status} ${escapeHtml(message)}`;
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(
+        `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p>Request id: ${escapeHtml(request.id)}</p></body></html>\n`,
+      );
+  }
+  return reply.send({ error, message, requestId: request.id, ...extra });
+}
+
+export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+  if (status >= 500) {
+    request.log.error({ err, event: 'error' }, err.message);
+  } else {
+    request.log.info({ event: 'rejected', code: err.code, status }, err.message);
+  }
+  // Our catalogue's messages are safe to show; anything else at 5xx gets a generic one.
+  const ours = typeof err.code === 'string' && err.code.startsWith('AW_');
+  const message = ours || status < 500 ? err.message : 'internal error';
+  const code = ours ? err.code.slice(3).toLowerCase() : status < 500 ? 'bad_request' : 'internal_error';
+  return sendError(request, reply, status, code, message);
+}
