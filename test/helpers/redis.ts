@@ -232,6 +232,11 @@ function rawCommand(port: number, args: string[], password?: string, timeoutMs =
   });
 }
 
+async function serverPid(port: number, password?: string): Promise<number> {
+  const info = String(await rawCommand(port, ['INFO', 'server'], password, 500));
+  return Number(/^process_id:(\d+)/m.exec(info)?.[1]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // One redis-server process slot: a fixed port and data dir, restartable.
 
@@ -278,18 +283,26 @@ async function launch(port: number, dir: string, args: string[], password?: stri
       resolve();
     });
   });
-  const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
-  spawnError.catch(() => {});
+  // e.g. EACCES: 'exit' may never follow, so this is checked separately while waiting.
+  let spawnError: Error | undefined;
+  child.once('error', (err) => {
+    spawnError = err;
+  });
   liveChildren.add(child);
   if (child.pid !== undefined) tellWatchdog(`+pid ${child.pid}`);
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   let lastError: unknown;
   while (Date.now() < deadline) {
+    if (spawnError !== undefined) {
+      liveChildren.delete(child);
+      throw new Error(`could not start redis-server: ${spawnError.message}`);
+    }
     if (!isRunning(child)) break;
     try {
-      const reply = await Promise.race([rawCommand(port, ['PING'], password, 500), spawnError]);
-      if (reply === 'PONG') return { child, exited };
+      const reply = await rawCommand(port, ['PING'], password, 500);
+      // Make sure the answer came from our process and not from another server already on a fixed port.
+      if (reply === 'PONG' && (await serverPid(port, password)) === child.pid) return { child, exited };
     } catch (err) {
       // Refused or LOADING while the server boots; keep polling.
       lastError = err;
@@ -482,12 +495,16 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
         await rawCommand(s.port, ['CLUSTER', 'ADDSLOTSRANGE', String(first), String(last)]);
       }),
     );
-    const [seed, ...others] = servers;
-    if (seed !== undefined) {
-      for (const s of others) {
-        await rawCommand(seed.port, ['CLUSTER', 'MEET', HOST, String(s.port), String(busPorts.get(s.port))]);
-      }
-    }
+    // Introduce every pair directly: waiting for gossip to spread node addresses takes seconds.
+    await Promise.all(
+      servers.flatMap((a, i) =>
+        servers
+          .slice(i + 1)
+          .map((b) =>
+            rawCommand(a.port, ['CLUSTER', 'MEET', HOST, String(b.port), String(busPorts.get(b.port))]),
+          ),
+      ),
+    );
 
     const deadline = Date.now() + CLUSTER_TIMEOUT_MS;
     let lastInfo: Record<string, string> = {};
@@ -504,7 +521,9 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
       if (notReady === undefined) break;
       lastInfo = notReady;
       if (Date.now() > deadline) {
-        throw new Error(`redis cluster not ready after ${CLUSTER_TIMEOUT_MS} ms: ${JSON.stringify(lastInfo)}`);
+        throw new Error(
+          `redis cluster not ready after ${CLUSTER_TIMEOUT_MS} ms: ${JSON.stringify(lastInfo)}`,
+        );
       }
       await sleep(50);
     }

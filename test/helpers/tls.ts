@@ -1,14 +1,17 @@
 // Test-time X.509 material: a throwaway CA, server certificates it signs, and self-signed client certificates.
 //
-// Everything is generated with the `openssl` CLI into a private temp dir (mkdtemp, mode 0700) so no
-// key ever lands in the repository, and nothing is trusted globally: consumers pass `caPem` to their
-// own TLS agent (never NODE_EXTRA_CA_CERTS, never NODE_TLS_REJECT_UNAUTHORIZED).
-import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes, X509Certificate } from 'node:crypto';
+// Keys come from node:crypto (async, on the thread pool, so several generate in parallel), the
+// certificates from the `openssl` CLI, all in a private temp dir (mkdtemp, mode 0700) so no key ever
+// lands in the repository. Nothing is trusted globally: consumers pass `caPem` to their own TLS
+// agent (never NODE_EXTRA_CA_CERTS, never NODE_TLS_REJECT_UNAUTHORIZED).
+// CA and server keys are EC P-256 (about 1 ms each; an RSA 2048 key costs 200-400 ms here).
+import { execFile } from 'node:child_process';
+import { createHash, generateKeyPair, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 export interface CertificateAuthority {
   /** Temp dir holding every file below; removed by `cleanup()`. */
@@ -27,7 +30,7 @@ export interface IssuedCertificate {
 
 export interface TestTls extends CertificateAuthority, IssuedCertificate {
   /** Issue another certificate from the same CA (another https test server, a client certificate). */
-  issue(opts: IssueOptions): IssuedCertificate;
+  issue(opts: IssueOptions): Promise<IssuedCertificate>;
   /** Remove the temp dir (idempotent). */
   cleanup(): void;
 }
@@ -39,6 +42,8 @@ export interface IssueOptions {
   hosts?: string[];
   /** extendedKeyUsage; default serverAuth. */
   usage?: 'server' | 'client';
+  /** Default 'ec' (P-256). */
+  keyType?: KeyType;
   days?: number;
 }
 
@@ -50,10 +55,29 @@ export interface SelfSignedCertificate extends IssuedCertificate {
 }
 
 const OPENSSL = process.env.OPENSSL || 'openssl';
+const execFileAsync = promisify(execFile);
+const generateKeyPairAsync = promisify(generateKeyPair);
 
-function openssl(args: string[]): void {
-  // stderr piped so a failure carries openssl's own message in the thrown error.
-  execFileSync(OPENSSL, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+export type KeyType = 'ec' | 'rsa';
+
+async function openssl(args: string[]): Promise<void> {
+  try {
+    await execFileAsync(OPENSSL, args);
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr ?? '';
+    throw new Error(`openssl ${args[0]} failed: ${stderr.trim() || String(err)}`);
+  }
+}
+
+/** Write a fresh PKCS#8 private key (mode 0600) and return its PEM. */
+async function writeKey(file: string, type: KeyType): Promise<string> {
+  const { privateKey } =
+    type === 'rsa'
+      ? await generateKeyPairAsync('rsa', { modulusLength: 2048 })
+      : await generateKeyPairAsync('ec', { namedCurve: 'P-256' });
+  const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  writeFileSync(file, pem, { mode: 0o600 });
+  return pem;
 }
 
 function sanList(hosts: string[]): string {
@@ -61,16 +85,19 @@ function sanList(hosts: string[]): string {
 }
 
 /** Create a CA (with its own temp dir unless `dir` is given). */
-export function createCertificateAuthority(opts: { dir?: string; days?: number } = {}): CertificateAuthority {
+export async function createCertificateAuthority(
+  opts: { dir?: string; days?: number } = {},
+): Promise<CertificateAuthority> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'authward-tls-'));
   const caFile = join(dir, 'ca.pem');
   const caKeyFile = join(dir, 'ca-key.pem');
-  openssl([
+  await writeKey(caKeyFile, 'ec');
+  await openssl([
     'req',
     '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
+    '-new',
+    '-key',
+    caKeyFile,
     '-sha256',
     '-days',
     String(opts.days ?? 2),
@@ -80,8 +107,6 @@ export function createCertificateAuthority(opts: { dir?: string; days?: number }
     'basicConstraints=critical,CA:TRUE',
     '-addext',
     'keyUsage=critical,keyCertSign,cRLSign',
-    '-keyout',
-    caKeyFile,
     '-out',
     caFile,
   ]);
@@ -89,13 +114,14 @@ export function createCertificateAuthority(opts: { dir?: string; days?: number }
 }
 
 /** Issue a leaf certificate signed by `ca`. */
-export function issueCertificate(ca: CertificateAuthority, opts: IssueOptions): IssuedCertificate {
+export async function issueCertificate(ca: CertificateAuthority, opts: IssueOptions): Promise<IssuedCertificate> {
   const hosts = opts.hosts ?? ['127.0.0.1', 'localhost'];
   const keyFile = join(ca.dir, `${opts.name}-key.pem`);
   const csrFile = join(ca.dir, `${opts.name}.csr`);
   const certFile = join(ca.dir, `${opts.name}.pem`);
   const extFile = join(ca.dir, `${opts.name}.ext`);
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${hosts[0] ?? opts.name}`, '-keyout', keyFile, '-out', csrFile]);
+  const keyPem = await writeKey(keyFile, opts.keyType ?? 'ec');
+  await openssl(['req', '-new', '-key', keyFile, '-subj', `/CN=${hosts[0] ?? opts.name}`, '-out', csrFile]);
   // Extensions must come from a file: `x509 -req` ignores the CSR's extensions.
   writeFileSync(
     extFile,
@@ -107,7 +133,7 @@ export function issueCertificate(ca: CertificateAuthority, opts: IssueOptions): 
       '',
     ].join('\n'),
   );
-  openssl([
+  await openssl([
     'x509',
     '-req',
     '-sha256',
@@ -127,13 +153,13 @@ export function issueCertificate(ca: CertificateAuthority, opts: IssueOptions): 
     '-out',
     certFile,
   ]);
-  return { certFile, keyFile, certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') };
+  return { certFile, keyFile, certPem: readFileSync(certFile, 'utf8'), keyPem };
 }
 
 /** CA + a server certificate for 127.0.0.1 and localhost, in one temp dir. */
-export function createTestTls(opts: { dir?: string; hosts?: string[]; days?: number } = {}): TestTls {
-  const ca = createCertificateAuthority(opts);
-  const server = issueCertificate(ca, { name: 'server', hosts: opts.hosts, days: opts.days });
+export async function createTestTls(opts: { dir?: string; hosts?: string[]; days?: number } = {}): Promise<TestTls> {
+  const ca = await createCertificateAuthority(opts);
+  const server = await issueCertificate(ca, { name: 'server', hosts: opts.hosts, days: opts.days });
   let cleaned = false;
   return {
     ...ca,
@@ -160,22 +186,27 @@ export function certificateThumbprints(certPem: string): { sha1: string; sha256:
  * A self-signed certificate, as registered for an Entra app credential (Entra trusts the uploaded
  * certificate itself, not a chain).
  */
-export function createSelfSignedCertificate(opts: { dir: string; name: string; commonName?: string }): SelfSignedCertificate {
+export async function createSelfSignedCertificate(opts: {
+  dir: string;
+  name: string;
+  commonName?: string;
+  /** Default 'rsa': MSAL signs its certificate assertion with RS256 / PS256. */
+  keyType?: KeyType;
+}): Promise<SelfSignedCertificate> {
   const keyFile = join(opts.dir, `${opts.name}-key.pem`);
   const certFile = join(opts.dir, `${opts.name}.pem`);
-  openssl([
+  const keyPem = await writeKey(keyFile, opts.keyType ?? 'rsa');
+  await openssl([
     'req',
     '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
+    '-new',
+    '-key',
+    keyFile,
     '-sha256',
     '-days',
     '2',
     '-subj',
     `/CN=${opts.commonName ?? opts.name}`,
-    '-keyout',
-    keyFile,
     '-out',
     certFile,
   ]);
@@ -185,7 +216,7 @@ export function createSelfSignedCertificate(opts: { dir: string; name: string; c
     certFile,
     keyFile,
     certPem,
-    keyPem: readFileSync(keyFile, 'utf8'),
+    keyPem,
     thumbprintSha1: sha1,
     thumbprintSha256: sha256,
   };

@@ -1,0 +1,72 @@
+// The user's claims kept server-side, and the identity headers derived from them once per session record.
+import type { Config } from '../config/schema.js';
+
+export interface Claims {
+  sub: string;
+  oid?: string;
+  tid?: string;
+  iss: string;
+  name?: string;
+  email?: string;
+  preferred_username?: string;
+  upn?: string;
+  groups?: string[];
+  roles?: string[];
+}
+
+const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
+const strs = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined);
+
+export function claimsFromIdToken(p: Record<string, unknown>): Claims {
+  const c: Claims = { sub: String(p.sub), iss: String(p.iss) };
+  for (const k of ['oid', 'tid', 'name', 'email', 'preferred_username', 'upn'] as const) {
+    const v = str(p[k]);
+    if (v) c[k] = v;
+  }
+  const groups = strs(p.groups);
+  if (groups) c.groups = groups;
+  const roles = strs(p.roles);
+  if (roles) c.roles = roles;
+  return c;
+}
+
+/** The immutable user id: `oid` (Entra) when present, else `sub`. Never a mutable claim like email. */
+export const userId = (c: Claims) => c.oid ?? c.sub;
+
+/**
+ * Header values are ASCII: any byte outside printable ASCII, and "%", is percent-encoded (UTF-8),
+ * so CR/LF in a claim can never split a header and a receiver always percent-decodes.
+ */
+export function headerValue(v: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters to encode
+  return /[^\u0020-\u0024\u0026-\u007e]/.test(v) ? v.replace(/[^\u0020-\u0024\u0026-\u007e]+/g, encodeURIComponent) : v;
+}
+
+export function identityHeaders(
+  c: Claims,
+  families: Config['upstream']['identityHeaders'],
+  idp: string,
+): Record<string, string> {
+  const h: Record<string, string> = {};
+  const id = userId(c);
+  const display = c.preferred_username ?? c.upn ?? c.email ?? c.name ?? id;
+  if (families.msClientPrincipal) {
+    const claims: { typ: string; val: string }[] = [];
+    for (const [typ, val] of Object.entries(c)) {
+      if (Array.isArray(val)) for (const v of val) claims.push({ typ, val: v });
+      else if (typeof val === 'string') claims.push({ typ, val });
+    }
+    const principal = { auth_typ: idp, claims, name_typ: 'preferred_username', role_typ: 'roles' };
+    h['x-ms-client-principal'] = Buffer.from(JSON.stringify(principal), 'utf8').toString('base64');
+    h['x-ms-client-principal-id'] = headerValue(id);
+    h['x-ms-client-principal-name'] = headerValue(display);
+    h['x-ms-client-principal-idp'] = idp;
+  }
+  if (families.forwarded) {
+    h['x-forwarded-user'] = headerValue(id);
+    if (c.email) h['x-forwarded-email'] = headerValue(c.email);
+    if (c.preferred_username) h['x-forwarded-preferred-username'] = headerValue(c.preferred_username);
+    if (c.groups?.length) h['x-forwarded-groups'] = headerValue(c.groups.join(','));
+  }
+  return h;
+}

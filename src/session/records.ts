@@ -1,0 +1,84 @@
+// Server-side session records: what makes sign-out real on every replica, and where large claims live.
+//
+// The cookie holds only ids and times; the record (claims, ID token for logout's id_token_hint) lives in
+// the token store under `sess:<sid>`, sealed like token partitions. Each replica trusts a record it has
+// read for session.revocationCheckInterval seconds: that is the bound for a sign-out elsewhere to take
+// effect here. While the store is unavailable, a record already read stays usable up to 5x that bound;
+// a session this replica has not seen gets 503.
+import { LRUCache } from 'lru-cache';
+import type { Claims } from '../auth/claims.js';
+import type { Sealer } from '../token-cache/crypto.js';
+import type { Store } from '../token-cache/store.js';
+
+export interface SessionRecord {
+  /** homeAccountId of the token cache partition. */
+  a: string;
+  c: Claims;
+  /** ID token, for id_token_hint at sign-out. */
+  h?: string;
+}
+
+export interface CachedRecord {
+  record: SessionRecord;
+  /** Identity headers, computed once per record load. */
+  headers: Readonly<Record<string, string>>;
+  until: number;
+  staleUntil: number;
+}
+
+export class SessionRecords {
+  private readonly cache: LRUCache<string, CachedRecord>;
+  private readonly trustMs: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly sealer: Sealer | null,
+    trustSeconds: number,
+    private readonly headersOf: (r: SessionRecord) => Record<string, string>,
+    max = 100_000,
+  ) {
+    this.trustMs = trustSeconds * 1000;
+    this.cache = new LRUCache({ max });
+  }
+
+  async create(sid: string, record: SessionRecord, ttlSeconds: number): Promise<void> {
+    const key = recordKey(sid);
+    const plain = Buffer.from(JSON.stringify(record), 'utf8');
+    await this.store.set(key, this.sealer ? this.sealer.seal(plain, key) : plain, Math.ceil(ttlSeconds));
+    this.remember(sid, record);
+  }
+
+  /** The record, or null when the session was signed out (or expired) anywhere. */
+  async get(sid: string): Promise<CachedRecord | null> {
+    const now = Date.now();
+    const cached = this.cache.get(sid);
+    if (cached && cached.until > now) return cached;
+    let blob: Buffer | null;
+    try {
+      blob = await this.store.get(recordKey(sid));
+    } catch (err) {
+      if (cached && cached.staleUntil > now) return cached;
+      throw err;
+    }
+    const plain = blob && (this.sealer ? this.sealer.open(blob, recordKey(sid)) : blob);
+    if (!plain) {
+      this.cache.delete(sid);
+      return null;
+    }
+    return this.remember(sid, JSON.parse(plain.toString('utf8')) as SessionRecord);
+  }
+
+  async delete(sid: string): Promise<void> {
+    this.cache.delete(sid);
+    await this.store.del(recordKey(sid));
+  }
+
+  private remember(sid: string, record: SessionRecord): CachedRecord {
+    const now = Date.now();
+    const entry = { record, headers: this.headersOf(record), until: now + this.trustMs, staleUntil: now + 5 * this.trustMs };
+    this.cache.set(sid, entry);
+    return entry;
+  }
+}
+
+export const recordKey = (sid: string) => `sess:${sid}`;

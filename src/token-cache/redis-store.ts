@@ -1,0 +1,244 @@
+// The shared token store on Redis (standalone, Sentinel or Cluster): fail-fast commands, errors translated here.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import type { TokenCacheConfig } from '../config/schema.js';
+import {
+  newStoreMetrics,
+  type StatusListener,
+  type Store,
+  type StoreLogger,
+  type StoreMetrics,
+  type StoreStatus,
+  StoreUnavailableError,
+} from './store.js';
+
+// Lock keys live beside data keys under the same prefix; account keys never start with this.
+const LOCK_NAMESPACE = 'lock:';
+const POLL_MS = 25;
+// Deletes the lock only while it still holds our token: a stale owner must not free a new owner's lock.
+const RELEASE_SCRIPT =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+const silent: StoreLogger = { warn() {}, info() {} };
+
+/** Bounded reconnect backoff: quick first retries, then one attempt every 2 s for as long as it takes. */
+const backoff = (attempt: number) => Math.min(attempt * 100, 2000);
+
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const;
+  readonly metrics: StoreMetrics = newStoreMetrics();
+  private readonly client: Redis | Cluster;
+  private readonly listeners: StatusListener[] = [];
+  private readonly logger: StoreLogger;
+  private readonly closeWaitMs: number;
+  private status: StoreStatus | undefined;
+  private lastError: string | undefined;
+  private closing = false;
+
+  /** Connects in the background; never throws or rejects because Redis is down (status says 'down'). */
+  constructor(config: TokenCacheConfig, logger: StoreLogger = silent) {
+    this.logger = logger;
+    this.closeWaitMs = config.commandTimeout * 1000;
+    this.client = connect(config, logger);
+    // Listening to 'error' also keeps ioredis from printing every failed reconnect attempt.
+    this.client.on('error', (err: unknown) => {
+      this.lastError = describe(err);
+    });
+    this.client.on('node error', (err: unknown) => {
+      this.lastError = describe(err);
+    });
+    this.client.on('ready', () => {
+      this.lastError = undefined;
+      this.setStatus('up');
+    });
+    this.client.on('close', () => this.setStatus('down', this.lastError ?? 'connection closed'));
+  }
+
+  async get(key: string): Promise<Buffer | null> {
+    const value = await this.run(() => this.client.getBuffer(key));
+    if (value === null) this.metrics.misses++;
+    else this.metrics.hits++;
+    return value;
+  }
+
+  async set(key: string, value: Buffer, ttlSeconds: number): Promise<void> {
+    this.metrics.sets++;
+    await this.run(() => this.client.set(key, value, 'PX', toMs(ttlSeconds * 1000)));
+  }
+
+  async del(key: string): Promise<void> {
+    this.metrics.deletes++;
+    await this.run(() => this.client.del(key));
+  }
+
+  async tryLock(key: string, ttlMs: number): Promise<(() => Promise<void>) | null> {
+    const lockKey = LOCK_NAMESPACE + key;
+    const token = randomBytes(16).toString('hex');
+    const reply = await this.run(() => this.client.set(lockKey, token, 'PX', toMs(ttlMs), 'NX'));
+    if (reply !== 'OK') {
+      this.metrics.locksBusy++;
+      return null;
+    }
+    this.metrics.locksAcquired++;
+    return async () => {
+      try {
+        await this.client.eval(RELEASE_SCRIPT, 1, lockKey, token);
+      } catch (err) {
+        // Counted, not thrown: the lock expires by itself within ttlMs.
+        this.translate(err);
+      }
+    };
+  }
+
+  async waitUnlocked(key: string, waitMs: number): Promise<void> {
+    // Polling, not keyspace notifications: those need server config that managed Redis often forbids.
+    const lockKey = LOCK_NAMESPACE + key;
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      if ((await this.run(() => this.client.exists(lockKey))) === 0) return;
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      await sleep(Math.min(POLL_MS, left));
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => this.client.ping());
+  }
+
+  /** QUIT (lets in-flight replies arrive); drops the socket if that takes longer than a command may. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    let timer: NodeJS.Timeout | undefined;
+    const quit = this.client.quit().then(
+      () => true,
+      () => false,
+    );
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.closeWaitMs);
+    });
+    const quitted = await Promise.race([quit, timedOut]);
+    clearTimeout(timer);
+    if (!quitted) this.client.disconnect();
+  }
+
+  onStatus(listener: StatusListener): void {
+    this.listeners.push(listener);
+    if (this.status !== undefined) listener(this.status, this.status === 'down' ? this.lastError : undefined);
+  }
+
+  private setStatus(status: StoreStatus, detail?: string): void {
+    // One log line per transition, never one per reconnect attempt; nothing once we are closing.
+    if (this.closing || status === this.status) return;
+    this.status = status;
+    if (status === 'up') this.logger.info({ event: 'token_store', status }, 'token store connected');
+    else this.logger.warn({ event: 'token_store', status, detail }, 'token store unavailable');
+    for (const listener of this.listeners) listener(status, detail);
+  }
+
+  private async run<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      throw this.translate(err);
+    }
+  }
+
+  /** The single place ioredis errors become ours: counted, scrubbed of command arguments, cause kept. */
+  private translate(err: unknown): StoreUnavailableError {
+    this.metrics.errors++;
+    if (err instanceof Error && /timed? ?out/i.test(err.message)) this.metrics.timeouts++;
+    scrub(err);
+    return new StoreUnavailableError(err);
+  }
+}
+
+function connect(cfg: TokenCacheConfig, logger: StoreLogger): Redis | Cluster {
+  const connectTimeout = toMs(cfg.connectTimeout * 1000);
+  const commandTimeout = toMs(cfg.commandTimeout * 1000);
+  const ca = cfg.caFile === undefined ? undefined : readFileSync(cfg.caFile);
+  const common: RedisOptions = {
+    connectTimeout,
+    commandTimeout,
+    // A socket silent past a command's whole budget is dead (frozen server, black-holed network):
+    // drop it so reconnection (and Sentinel/Cluster rediscovery) starts instead of waiting on TCP keepalive.
+    socketTimeout: connectTimeout + commandTimeout,
+    // Fail fast: with no offline queue a command during an outage rejects at once instead of waiting.
+    maxRetriesPerRequest: 1,
+    // Never replay a write after reconnecting: the caller already saw it fail, and a late SET could
+    // overwrite tokens another replica wrote meanwhile.
+    autoResendUnfulfilledCommands: false,
+    // After a failover the old master turns replica: reconnect (Sentinel then finds the new master).
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
+    ...(cfg.username === undefined ? {} : { username: cfg.username }),
+    ...(cfg.password === undefined ? {} : { password: cfg.password }),
+  };
+
+  if (cfg.cluster !== undefined) {
+    if (cfg.keyPrefix.includes('{')) {
+      logger.warn(
+        { event: 'token_store', keyPrefix: cfg.keyPrefix },
+        'tokenCache.keyPrefix contains a hash tag: every key lands in one cluster slot',
+      );
+    }
+    const options: ClusterOptions = {
+      keyPrefix: cfg.keyPrefix,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: backoff,
+      slotsRefreshTimeout: connectTimeout,
+      redisOptions: { ...common, ...(ca === undefined ? {} : { tls: { ca } }) },
+    };
+    return new Cluster(cfg.cluster, options);
+  }
+
+  const options: RedisOptions = {
+    ...common,
+    keyPrefix: cfg.keyPrefix,
+    enableOfflineQueue: false,
+    retryStrategy: backoff,
+  };
+  if (cfg.sentinels !== undefined) {
+    return new Redis({
+      ...options,
+      sentinels: cfg.sentinels,
+      ...(cfg.name === undefined ? {} : { name: cfg.name }),
+      sentinelCommandTimeout: commandTimeout,
+      // A CA file means TLS everywhere: to the sentinels and to the master they name.
+      ...(ca === undefined ? {} : { tls: { ca }, sentinelTLS: { ca }, enableTLSForSentinelMode: true }),
+    });
+  }
+  if (cfg.url === undefined) {
+    throw new Error('tokenCache.type redis needs url, sentinels (with name) or cluster');
+  }
+  const url = new URL(cfg.url);
+  // ioredis lets URL credentials win over options; the configured (file-resolved) ones must win.
+  if (cfg.username !== undefined) url.username = '';
+  if (cfg.password !== undefined) url.password = '';
+  if (url.protocol === 'rediss:')
+    return new Redis(url.toString(), { ...options, tls: ca === undefined ? {} : { ca } });
+  if (ca !== undefined) {
+    logger.warn({ event: 'token_store' }, 'tokenCache.caFile is ignored: the url is redis://, not rediss://');
+  }
+  return new Redis(url.toString(), options);
+}
+
+/** Whole milliseconds, at least 1 (Redis rejects PX 0 and ioredis treats a 0 timeout as none). */
+function toMs(ms: number): number {
+  return Math.max(1, Math.round(ms));
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+// ioredis attaches the failed command with its arguments (our encrypted values) to errors; drop them
+// so logging the cause can never write a value.
+function scrub(err: unknown): void {
+  if (typeof err !== 'object' || err === null) return;
+  const e = err as { command?: { name?: unknown }; lastNodeError?: unknown };
+  if (e.command !== undefined) e.command = { name: e.command.name };
+  if (e.lastNodeError !== undefined) scrub(e.lastNodeError);
+}

@@ -1,0 +1,72 @@
+// Verifies the ID token itself: MSAL checks only nonce and state, never signature, issuer or audience.
+//
+// Enforced: RS/ES/PS signature against the provider's JWKS (refetched on an unknown kid, with a cooldown);
+// `iss` equals discovery's issuer (Entra multi-tenant: with {tenantid} replaced by the token's `tid`);
+// `aud` is our client id; `exp`/`nbf`/`iat` within clockSkew; `nonce` equals the login transaction's;
+// `tid` in identity.allowedTenants when that list is set.
+import { createRemoteJWKSet, customFetch, decodeJwt, errors, type JWTPayload, jwtVerify } from 'jose';
+import type { IdentityConfig } from '../config/schema.js';
+import type { ProviderHttp } from './network.js';
+import type { Discovery } from './provider.js';
+
+export class IdTokenError extends Error {
+  constructor(readonly reason: string) {
+    super(`ID token rejected: ${reason}`);
+    this.name = 'IdTokenError';
+  }
+}
+
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
+
+export function idTokenVerifier(id: IdentityConfig, discovery: Discovery, http: ProviderHttp) {
+  const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri), {
+    cooldownDuration: 30_000,
+    cacheMaxAge: 3_600_000,
+    [customFetch]: (url: string, init: RequestInit) =>
+      http.fetch(url, { method: init.method ?? 'GET', headers: init.headers as Record<string, string> }),
+  });
+  const issuerTemplate = discovery.issuer;
+  const allowedTenants = id.allowedTenants ? new Set(id.allowedTenants.map((t) => t.toLowerCase())) : undefined;
+
+  return async function verify(idToken: string, nonce: string): Promise<JWTPayload> {
+    let unverified: JWTPayload;
+    try {
+      unverified = decodeJwt(idToken);
+    } catch {
+      throw new IdTokenError('not a JWT');
+    }
+    const tid = typeof unverified.tid === 'string' ? unverified.tid : undefined;
+    const issuer = issuerTemplate.includes('{tenantid}')
+      ? tid
+        ? issuerTemplate.replace('{tenantid}', tid)
+        : undefined
+      : issuerTemplate;
+    if (!issuer) throw new IdTokenError('multi-tenant issuer but no tid claim');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(idToken, jwks, {
+        issuer,
+        audience: id.clientId,
+        clockTolerance: id.clockSkew,
+        algorithms: ALGORITHMS,
+        requiredClaims: ['sub', 'exp', 'iat'],
+      }));
+    } catch (err) {
+      throw new IdTokenError(describe(err));
+    }
+    if (payload.nonce !== nonce) throw new IdTokenError('nonce mismatch');
+    if (allowedTenants && !(tid && allowedTenants.has(tid.toLowerCase()))) {
+      throw new IdTokenError(`tenant ${tid ?? '(none)'} is not allowed`);
+    }
+    return payload;
+  };
+}
+
+function describe(err: unknown): string {
+  if (err instanceof errors.JWTClaimValidationFailed) return `claim ${err.claim} ${err.reason}`;
+  if (err instanceof errors.JWTExpired) return 'expired';
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'signature does not verify';
+  if (err instanceof errors.JWKSNoMatchingKey) return 'signed by a key the provider does not publish';
+  if (err instanceof errors.JOSEAlgNotAllowed) return 'algorithm not allowed';
+  return (err as Error).message ?? String(err);
+}

@@ -1,0 +1,175 @@
+// The identity provider as authward sees it: discovery (once), the MSAL client factory, credentials.
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import {
+  ConfidentialClientApplication,
+  type Configuration,
+  type ICachePlugin,
+  LogLevel,
+  ProtocolMode,
+  ResponseMode,
+} from '@azure/msal-node';
+import type { Logger } from 'pino';
+import type { IdentityConfig } from '../config/schema.js';
+import { createProviderHttp, type ProviderHttp } from './network.js';
+
+export interface Discovery {
+  issuer: string;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  jwks_uri: string;
+  end_session_endpoint?: string;
+  [key: string]: unknown;
+}
+
+/** The authority MSAL is given and where its discovery document lives. */
+export function authorityOf(id: IdentityConfig): { authority: string; discoveryUrl: string } {
+  if (id.protocol === 'oidc') {
+    const authority = (id.authority as string).replace(/\/+$/, '');
+    return { authority, discoveryUrl: `${authority}/.well-known/openid-configuration` };
+  }
+  const authority = id.authority
+    ? id.authority.replace(/\/*$/, '/')
+    : `${id.instance.replace(/\/*$/, '/')}${id.tenantId}/`;
+  return { authority, discoveryUrl: `${authority}v2.0/.well-known/openid-configuration` };
+}
+
+export class DiscoveryError extends Error {
+  constructor(url: string, cause: unknown) {
+    const reason = describeCause(cause);
+    super(`cannot load the provider's discovery document ${url}: ${reason}`, { cause });
+    this.name = 'DiscoveryError';
+  }
+}
+
+export function describeCause(err: unknown): string {
+  const e = err as { cause?: { code?: string; message?: string }; code?: string; message?: string; name?: string };
+  if (e?.name === 'TimeoutError') return 'timed out';
+  const inner = e?.cause ?? e;
+  return [inner?.code, inner?.message].filter(Boolean).join(' ') || String(err);
+}
+
+export class Provider {
+  readonly http: ProviderHttp;
+  readonly authority: string;
+  readonly discoveryUrl: string;
+  discovery: Discovery | undefined;
+  private metadataJson = '';
+  private readonly credentials: Pick<Configuration['auth'], 'clientSecret' | 'clientCertificate' | 'clientAssertion'>;
+
+  constructor(
+    readonly config: IdentityConfig,
+    private readonly logger: Logger,
+  ) {
+    this.http = createProviderHttp({ caFile: config.caFile, timeoutSeconds: config.timeout });
+    ({ authority: this.authority, discoveryUrl: this.discoveryUrl } = authorityOf(config));
+    this.credentials = loadCredentials(config);
+  }
+
+  get ready(): boolean {
+    return this.discovery !== undefined;
+  }
+
+  /** Fetches discovery once; MSAL gets it as authorityMetadata so no request pays a discovery round trip. */
+  async discover(): Promise<Discovery> {
+    let doc: Discovery;
+    try {
+      const res = await this.http.fetch(this.discoveryUrl, { headers: { accept: 'application/json' } });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      doc = (await res.json()) as Discovery;
+    } catch (err) {
+      throw new DiscoveryError(this.discoveryUrl, err);
+    }
+    for (const field of ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const) {
+      if (typeof doc[field] !== 'string') {
+        throw new DiscoveryError(this.discoveryUrl, new Error(`the document has no ${field}`));
+      }
+    }
+    if (this.config.protocol === 'oidc' && doc.issuer.replace(/\/+$/, '') !== this.authority) {
+      throw new DiscoveryError(
+        this.discoveryUrl,
+        new Error(`its issuer ${doc.issuer} differs from identity.authority ${this.authority} (they must be equal)`),
+      );
+    }
+    this.discovery = doc;
+    this.metadataJson = JSON.stringify(doc);
+    return doc;
+  }
+
+  /** A fresh MSAL client. One per call and per account: a shared one leaks tokens across users. */
+  client(cachePlugin?: ICachePlugin): ConfidentialClientApplication {
+    if (!this.discovery) throw new Error('provider discovery has not completed');
+    return new ConfidentialClientApplication({
+      auth: {
+        clientId: this.config.clientId,
+        authority: this.authority,
+        knownAuthorities: [new URL(this.authority).host],
+        authorityMetadata: this.metadataJson,
+        clientCapabilities: [...this.config.clientCapabilities],
+        ...this.credentials,
+      },
+      ...(cachePlugin ? { cache: { cachePlugin } } : {}),
+      system: {
+        networkClient: this.http.networkClient,
+        protocolMode: this.config.protocol === 'oidc' ? ProtocolMode.OIDC : ProtocolMode.AAD,
+        loggerOptions: {
+          piiLoggingEnabled: false,
+          logLevel: LogLevel.Warning,
+          loggerCallback: (level, message) => {
+            if (level <= LogLevel.Warning) this.logger.warn({ event: 'msal' }, message);
+          },
+        },
+      },
+    });
+  }
+
+  /** The provider's authorization URL for one login transaction (PKCE S256, query response mode). */
+  authCodeUrl(p: {
+    scopes: string[];
+    extraScopes: string[];
+    redirectUri: string;
+    state: string;
+    nonce: string;
+    codeChallenge: string;
+    claims?: string | undefined;
+  }): Promise<string> {
+    return this.client().getAuthCodeUrl({
+      scopes: p.scopes,
+      extraScopesToConsent: p.extraScopes,
+      redirectUri: p.redirectUri,
+      state: p.state,
+      nonce: p.nonce,
+      codeChallenge: p.codeChallenge,
+      codeChallengeMethod: 'S256',
+      responseMode: ResponseMode.QUERY,
+      ...(p.claims ? { claims: p.claims } : {}),
+    });
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
+  }
+}
+
+function loadCredentials(id: IdentityConfig) {
+  if (id.clientSecret) return { clientSecret: id.clientSecret };
+  if (id.clientCertificate) {
+    const c = id.clientCertificate;
+    const certPem = readFileSync(c.certificateFile, 'utf8');
+    const cert = new X509Certificate(certPem);
+    const privateKey = createPrivateKey({ key: readFileSync(c.privateKeyFile, 'utf8'), passphrase: c.passphrase })
+      .export({ format: 'pem', type: 'pkcs8' })
+      .toString();
+    return {
+      clientCertificate: {
+        thumbprintSha256: cert.fingerprint256.replace(/:/g, ''),
+        privateKey,
+        x5c: certPem,
+      },
+    };
+  }
+  // Workload identity: the projected token file rotates, so it is read on every use.
+  const file = id.clientAssertionFile as string;
+  return { clientAssertion: async () => (await readFile(file, 'utf8')).trim() };
+}

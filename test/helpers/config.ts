@@ -1,0 +1,43 @@
+// Test configs: a complete, valid config with overrides merged in, validated like the real loader does.
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../../src/config/schema.js';
+import { validateConfig } from '../../src/config/validate.js';
+
+type Raw = Record<string, unknown>;
+
+export const newKey = () => randomBytes(32).toString('base64');
+
+/** A raw (unvalidated) config: change it freely, then validateConfig() it or write it as YAML. */
+export function rawConfig(overrides: Raw = {}): Raw {
+  const base: Raw = {
+    listen: { host: '127.0.0.1', port: 0 },
+    publicUrl: 'http://127.0.0.1:8080',
+    identity: {
+      protocol: 'oidc',
+      authority: 'https://127.0.0.1:1',
+      clientId: 'test-client',
+      clientSecret: 'test-secret',
+    },
+    session: { keys: [newKey()] },
+    upstream: { url: 'http://127.0.0.1:1' },
+    logging: { level: 'silent' },
+    metrics: { enabled: false },
+  };
+  return merge(base, overrides);
+}
+
+export function testConfig(overrides: Raw = {}): Config {
+  return validateConfig(rawConfig(overrides));
+}
+
+function merge(a: Raw, b: Raw): Raw {
+  const out: Raw = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)
+        ? merge(cur as Raw, v as Raw)
+        : v;
+  }
+  return out;
+}
