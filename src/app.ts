@@ -2,6 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { identityHeaders } from './auth/claims.js';
+import { authPlugin } from './auth/plugin.js';
 import type { Config } from './config/schema.js';
 import { BadRequestError } from './errors.js';
 import { healthPlugin } from './health/plugin.js';
@@ -10,6 +12,15 @@ import { createLogger } from './logger.js';
 import { canonicalPath } from './proxy/canonical-path.js';
 import { forwardPlugin } from './proxy/forward.js';
 import { errorHandler } from './responses.js';
+import { type CookieNames, cookieNames, sessionCookiePlugin } from './session/cookie.js';
+import { SessionRecords } from './session/records.js';
+import { sealerFromConfig } from './token-cache/crypto.js';
+import { createStore } from './token-cache/factory.js';
+import type { Store } from './token-cache/store.js';
+import { discoverWithRetry } from './tokens/discovery.js';
+import { idTokenVerifier } from './tokens/id-token.js';
+import { Provider } from './tokens/provider.js';
+import { TokenService } from './tokens/token-service.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,6 +32,8 @@ declare module 'fastify' {
 export interface AppDeps {
   logger?: Logger;
   readiness?: Readiness;
+  /** A shared store (tests run several replicas on one); otherwise one is made from tokenCache. */
+  store?: Store;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -69,33 +82,82 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     reply.code(404).send({ error: 'not_found', message: 'not found', requestId: request.id });
   });
 
+  // Parts the stages share: token store, provider, tokens, session records.
+  const store = deps.store ?? createStore(config.tokenCache, logger);
+  store.onStatus((status, detail) => readiness.setDependency('tokenStore', status, detail));
+  if (store.kind === 'memory')
+    logger.warn({ event: 'config' }, 'tokenCache.type is memory: run a single replica');
+  const sealer = sealerFromConfig(config.tokenCache);
+  const provider = new Provider(config.identity, logger);
+  const tokens = new TokenService(provider, store, sealer, config.tokenCache, logger);
+  const idp = config.identity.protocol === 'aad' ? 'aad' : new URL(provider.authority).host;
+  const records = new SessionRecords(store, sealer, config.session.revocationCheckInterval, (r) =>
+    identityHeaders(r.c, config.upstream.identityHeaders, idp),
+  );
+  let verifyIdToken: ReturnType<typeof idTokenVerifier> | undefined;
+  const stopDiscovery = discoverWithRetry(provider, readiness, logger, (doc) => {
+    verifyIdToken = idTokenVerifier(config.identity, doc, provider.http);
+  });
+  app.decorate('tokens', tokens);
+  app.addHook('onClose', async () => {
+    stopDiscovery();
+    await provider.close();
+    if (!deps.store) await store.close();
+  });
+  const names = cookieNames(config);
+
   // 3. Health probes: before auth, never proxied.
   await app.register(healthPlugin, { ...config.health, readiness });
-  // 4. Everything else: the default upstream.
+  // 4. The encrypted session cookie (decoded lazily per request).
+  await sessionCookiePlugin(app, config, names);
+  // 5. Sign-in endpoints, then the session check and authorization for everything not public.
+  await app.register(authPlugin, {
+    config,
+    provider,
+    tokens,
+    records,
+    names,
+    verifyIdToken: () => verifyIdToken,
+    idp,
+    extraScopes: config.identity.routeScopes === 'signIn' ? signInScopes(config) : [],
+  });
+  // 6. Everything else: the default upstream, with identity headers.
   await app.register(forwardPlugin, {
     prefix: '',
     target: config.upstream.url,
     timeoutSeconds: config.upstream.timeout,
     caFile: config.upstream.caFile,
     websocket: true,
-    context: (request) => forwardContext(request),
+    context: (request) => forwardContext(request, names, request.auth?.record.headers),
   });
   return app;
 }
 
 /** X-Forwarded-* as authward vouches for them (fastify applies trustProxy to ips, protocol and host). */
-export function forwardContext(request: FastifyRequest) {
+export function forwardContext(
+  request: FastifyRequest,
+  names: CookieNames,
+  inject: Readonly<Record<string, string>> | undefined,
+) {
   return {
     forwardedFor: request.ips ? [...request.ips].reverse().join(', ') : request.ip,
     proto: request.protocol,
     host: request.host,
     requestId: request.id,
-    ownCookie: () => false,
+    ownCookie: names.isOwn,
+    inject,
   };
+}
+
+/** Every route's delegated scopes and upstream.tokens: consented at sign-in so refresh can mint them. */
+function signInScopes(config: Config): string[] {
+  const scopes = config.routes.filter((r) => r.token === 'user').flatMap((r) => r.scopes);
+  return [...new Set([...scopes, ...config.upstream.tokens])];
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     readiness: Readiness;
+    tokens: TokenService;
   }
 }

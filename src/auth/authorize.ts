@@ -17,7 +17,11 @@ function compile(rule: AuthorizationRule): Check | null {
     checks.push((c) => read(c).some((v) => wanted.has(fold ? v.toLowerCase() : v)));
   };
   anyOf(rule.allowedTenants, (c) => (c.tid ? [c.tid] : []), true);
-  anyOf(rule.allowedUsers, (c) => [c.email, c.preferred_username, c.upn].filter((v): v is string => !!v), true);
+  anyOf(
+    rule.allowedUsers,
+    (c) => [c.email, c.preferred_username, c.upn].filter((v): v is string => !!v),
+    true,
+  );
   anyOf(rule.requiredGroups, (c) => c.groups ?? []);
   anyOf(rule.requiredRoles, (c) => c.roles ?? []);
   return checks.length === 0 ? null : (c) => checks.every((check) => check(c));

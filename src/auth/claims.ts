@@ -15,7 +15,8 @@ export interface Claims {
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
-const strs = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined);
+const strs = (v: unknown) =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined;
 
 export function claimsFromIdToken(p: Record<string, unknown>): Claims {
   const c: Claims = { sub: String(p.sub), iss: String(p.iss) };
@@ -39,7 +40,9 @@ export const userId = (c: Claims) => c.oid ?? c.sub;
  */
 export function headerValue(v: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters to encode
-  return /[^\u0020-\u0024\u0026-\u007e]/.test(v) ? v.replace(/[^\u0020-\u0024\u0026-\u007e]+/g, encodeURIComponent) : v;
+  return /[^\u0020-\u0024\u0026-\u007e]/.test(v)
+    ? v.replace(/[^\u0020-\u0024\u0026-\u007e]+/g, encodeURIComponent)
+    : v;
 }
 
 export function identityHeaders(

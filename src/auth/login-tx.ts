@@ -31,7 +31,12 @@ export class LoginTransactions {
   /** Starts a transaction: sets its cookie, trims older ones, returns state and nonce for the login URL. */
   begin(request: FastifyRequest, reply: FastifyReply, tx: Omit<LoginTx, 'state' | 'nonce' | 't'>): LoginTx {
     const id = rand(9);
-    const full: LoginTx = { ...tx, state: `${id}.${rand(24)}`, nonce: rand(24), t: Math.floor(Date.now() / 1000) };
+    const full: LoginTx = {
+      ...tx,
+      state: `${id}.${rand(24)}`,
+      nonce: rand(24),
+      t: Math.floor(Date.now() / 1000),
+    };
     const existing = Object.keys(request.cookies ?? {}).filter((n) => n.startsWith(this.names.txPrefix));
     if (existing.length >= MAX_PARALLEL) {
       const byAge = existing

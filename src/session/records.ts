@@ -75,7 +75,12 @@ export class SessionRecords {
 
   private remember(sid: string, record: SessionRecord): CachedRecord {
     const now = Date.now();
-    const entry = { record, headers: this.headersOf(record), until: now + this.trustMs, staleUntil: now + 5 * this.trustMs };
+    const entry = {
+      record,
+      headers: this.headersOf(record),
+      until: now + this.trustMs,
+      staleUntil: now + 5 * this.trustMs,
+    };
     this.cache.set(sid, entry);
     return entry;
   }

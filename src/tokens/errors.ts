@@ -24,14 +24,19 @@ export function translateMsalError(err: unknown): Error {
   const e = err as AuthError;
   const code = String(e?.errorCode ?? '');
   const sub = String((e as { subError?: string })?.subError ?? '');
-  if (CONSENT_CODES.has(code) || CONSENT_CODES.has(sub)) return new InteractionRequired(code, true, { cause: err });
+  if (CONSENT_CODES.has(code) || CONSENT_CODES.has(sub))
+    return new InteractionRequired(code, true, { cause: err });
   if (err instanceof InteractionRequiredAuthError || DEAD_GRANT_CODES.has(code)) {
     return new InteractionRequired(code || 'interaction_required', false, { cause: err });
   }
   if (code === 'no_tokens_found' || code === 'no_account_in_silent_request' || code === 'no_account_found') {
     return new InteractionRequired(code, false, { cause: err });
   }
-  if (err instanceof AuthError || (err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'TypeError') {
+  if (
+    err instanceof AuthError ||
+    (err as Error)?.name === 'TimeoutError' ||
+    (err as Error)?.name === 'TypeError'
+  ) {
     return new ProviderUnavailableError({ cause: err });
   }
   return err as Error;

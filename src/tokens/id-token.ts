@@ -26,7 +26,9 @@ export function idTokenVerifier(id: IdentityConfig, discovery: Discovery, http: 
       http.fetch(url, { method: init.method ?? 'GET', headers: init.headers as Record<string, string> }),
   });
   const issuerTemplate = discovery.issuer;
-  const allowedTenants = id.allowedTenants ? new Set(id.allowedTenants.map((t) => t.toLowerCase())) : undefined;
+  const allowedTenants = id.allowedTenants
+    ? new Set(id.allowedTenants.map((t) => t.toLowerCase()))
+    : undefined;
 
   return async function verify(idToken: string, nonce: string): Promise<JWTPayload> {
     let unverified: JWTPayload;

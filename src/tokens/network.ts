@@ -8,12 +8,18 @@ import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@az
 import { Agent, type Dispatcher, EnvHttpProxyAgent, fetch } from 'undici';
 
 export interface ProviderHttp {
-  fetch(url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }): Promise<Response>;
+  fetch(
+    url: string,
+    init?: { method?: string; headers?: Record<string, string>; body?: string },
+  ): Promise<Response>;
   networkClient: INetworkModule;
   close(): Promise<void>;
 }
 
-export function createProviderHttp(opts: { caFile?: string | undefined; timeoutSeconds: number }): ProviderHttp {
+export function createProviderHttp(opts: {
+  caFile?: string | undefined;
+  timeoutSeconds: number;
+}): ProviderHttp {
   const ca = opts.caFile ? [...rootCertificates, readFileSync(opts.caFile, 'utf8')] : undefined;
   const tls = ca ? { ca } : {};
   const env = process.env;
@@ -24,10 +30,18 @@ export function createProviderHttp(opts: { caFile?: string | undefined; timeoutS
   const timeoutMs = opts.timeoutSeconds * 1000;
 
   const doFetch: ProviderHttp['fetch'] = async (url, init = {}) =>
-    (await fetch(url, { ...init, dispatcher, signal: AbortSignal.timeout(timeoutMs) })) as unknown as Response;
+    (await fetch(url, {
+      ...init,
+      dispatcher,
+      signal: AbortSignal.timeout(timeoutMs),
+    })) as unknown as Response;
 
   // MSAL wants parsed JSON bodies, error responses included.
-  async function send<T>(method: string, url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
+  async function send<T>(
+    method: string,
+    url: string,
+    options?: NetworkRequestOptions,
+  ): Promise<NetworkResponse<T>> {
     const res = await doFetch(url, {
       method,
       ...(options?.headers ? { headers: options.headers } : {}),

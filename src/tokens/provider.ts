@@ -44,7 +44,12 @@ export class DiscoveryError extends Error {
 }
 
 export function describeCause(err: unknown): string {
-  const e = err as { cause?: { code?: string; message?: string }; code?: string; message?: string; name?: string };
+  const e = err as {
+    cause?: { code?: string; message?: string };
+    code?: string;
+    message?: string;
+    name?: string;
+  };
   if (e?.name === 'TimeoutError') return 'timed out';
   const inner = e?.cause ?? e;
   return [inner?.code, inner?.message].filter(Boolean).join(' ') || String(err);
@@ -56,7 +61,10 @@ export class Provider {
   readonly discoveryUrl: string;
   discovery: Discovery | undefined;
   private metadataJson = '';
-  private readonly credentials: Pick<Configuration['auth'], 'clientSecret' | 'clientCertificate' | 'clientAssertion'>;
+  private readonly credentials: Pick<
+    Configuration['auth'],
+    'clientSecret' | 'clientCertificate' | 'clientAssertion'
+  >;
 
   constructor(
     readonly config: IdentityConfig,
@@ -89,7 +97,9 @@ export class Provider {
     if (this.config.protocol === 'oidc' && doc.issuer.replace(/\/+$/, '') !== this.authority) {
       throw new DiscoveryError(
         this.discoveryUrl,
-        new Error(`its issuer ${doc.issuer} differs from identity.authority ${this.authority} (they must be equal)`),
+        new Error(
+          `its issuer ${doc.issuer} differs from identity.authority ${this.authority} (they must be equal)`,
+        ),
       );
     }
     this.discovery = doc;
@@ -158,7 +168,10 @@ function loadCredentials(id: IdentityConfig) {
     const c = id.clientCertificate;
     const certPem = readFileSync(c.certificateFile, 'utf8');
     const cert = new X509Certificate(certPem);
-    const privateKey = createPrivateKey({ key: readFileSync(c.privateKeyFile, 'utf8'), passphrase: c.passphrase })
+    const privateKey = createPrivateKey({
+      key: readFileSync(c.privateKeyFile, 'utf8'),
+      passphrase: c.passphrase,
+    })
       .export({ format: 'pem', type: 'pkcs8' })
       .toString();
     return {

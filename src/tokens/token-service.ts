@@ -44,7 +44,11 @@ const LOCK_MS = 15_000;
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 const APP = '\u0000app';
 
-export const scopesKey = (scopes: readonly string[]) => [...scopes].map((s) => s.toLowerCase()).sort().join(' ');
+export const scopesKey = (scopes: readonly string[]) =>
+  [...scopes]
+    .map((s) => s.toLowerCase())
+    .sort()
+    .join(' ');
 
 export class TokenService {
   readonly metrics = { l1Hits: 0, storeHits: 0, misses: 0, refreshes: 0, lockWaits: 0, appTokens: 0 };
@@ -65,15 +69,18 @@ export class TokenService {
   // ---------------------------------------------------------------- sign-in
 
   /** Redeems an authorization code; the new account's partition is written before this returns. */
-  async redeem(req: {
-    code: string;
-    codeVerifier: string;
-    redirectUri: string;
-    scopes: string[];
-    state: string;
-    nonce: string;
-    claims?: string | undefined;
-  }, verify: (result: AuthenticationResult) => Promise<void>): Promise<AuthenticationResult & { account: AccountInfo }> {
+  async redeem(
+    req: {
+      code: string;
+      codeVerifier: string;
+      redirectUri: string;
+      scopes: string[];
+      state: string;
+      nonce: string;
+      claims?: string | undefined;
+    },
+    verify: (result: AuthenticationResult) => Promise<void>,
+  ): Promise<AuthenticationResult & { account: AccountInfo }> {
     let serialized: string | undefined;
     const cca = this.provider.client(capture((json) => (serialized = json)));
     let result: AuthenticationResult;
@@ -84,9 +91,11 @@ export class TokenService {
           codeVerifier: req.codeVerifier,
           redirectUri: req.redirectUri,
           scopes: req.scopes,
+          state: req.state,
+          nonce: req.nonce, // MSAL checks the ID token's nonce against the request's
           ...(req.claims ? { claims: req.claims } : {}),
         },
-        { code: req.code, state: req.state, nonce: req.nonce },
+        { code: req.code, state: req.state },
       );
     } catch (err) {
       throw translateMsalError(err);
@@ -102,7 +111,12 @@ export class TokenService {
   // ---------------------------------------------------------------- silent acquisition
 
   /** An access token for the account and scopes. `key` is scopesKey(scopes), computed once per route. */
-  acquire(account: AccountRef, scopes: readonly string[], key: string, claims?: string): Promise<AcquiredToken> {
+  acquire(
+    account: AccountRef,
+    scopes: readonly string[],
+    key: string,
+    claims?: string,
+  ): Promise<AcquiredToken> {
     if (!claims) {
       const hit = this.l1.get(account.homeAccountId)?.get(key);
       if (hit && hit.until > Date.now()) {
@@ -136,7 +150,8 @@ export class TokenService {
     }
     try {
       json = await this.loadPartition(id); // re-read under the lock: a refresh may have just landed
-      if (!claims && hasFreshToken(json, id, scopes)) return await this.silent(account, scopes, key, json, 'store');
+      if (!claims && hasFreshToken(json, id, scopes))
+        return await this.silent(account, scopes, key, json, 'store');
       this.metrics.refreshes++;
       return await this.silent(account, scopes, key, json, 'refresh', claims);
     } finally {
@@ -169,7 +184,10 @@ export class TokenService {
     } catch (err) {
       const e = translateMsalError(err);
       if (e instanceof InteractionRequired && !e.consent) {
-        this.logger.info({ event: 'grant_dead', reason: e.reason }, 'refresh failed: account removed from the cache');
+        this.logger.info(
+          { event: 'grant_dead', reason: e.reason },
+          'refresh failed: account removed from the cache',
+        );
         await this.removeAccount(account.homeAccountId);
       }
       throw e;
@@ -241,7 +259,10 @@ export class TokenService {
     }
     const plain = this.sealer ? this.sealer.open(blob, key) : blob;
     if (!plain) {
-      this.logger.warn({ event: 'cache_undecryptable' }, 'a token cache entry does not decrypt (key rotated out?)');
+      this.logger.warn(
+        { event: 'cache_undecryptable' },
+        'a token cache entry does not decrypt (key rotated out?)',
+      );
       throw new InteractionRequired('cache entry does not decrypt');
     }
     return plain.toString('utf8');
@@ -267,7 +288,9 @@ function capture(save: (json: string) => void): ICachePlugin {
 
 /** Whether MSAL would answer from cache (no refresh): an access token for all scopes, before renewal. */
 export function hasFreshToken(json: string, homeAccountId: string, scopes: readonly string[]): boolean {
-  let cache: { AccessToken?: Record<string, { home_account_id?: string; target?: string; expires_on?: string }> };
+  let cache: {
+    AccessToken?: Record<string, { home_account_id?: string; target?: string; expires_on?: string }>;
+  };
   try {
     cache = JSON.parse(json);
   } catch {

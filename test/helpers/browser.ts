@@ -4,7 +4,7 @@
 // Set-Cookie handling per RFC 6265bis (Path, Max-Age/Expires, deletion, Secure, __Host-/__Secure-
 // prefixes, SameSite on cross-site requests, schemeful sites), redirect method rewriting, and the
 // request headers a browser sends on a navigation (Sec-Fetch-*, Origin on POST, Referer).
-import { Agent, fetch as undiciFetch, type Response } from 'undici';
+import { Agent, request, Response } from 'undici';
 
 export type SameSite = 'Strict' | 'Lax' | 'None';
 
@@ -135,7 +135,10 @@ export function parseLinks(html: string, baseUrl: string): { text: string; href:
   for (const m of html.matchAll(/<a\b([^>]*)>([\s\S]*?)<\/a>/gi)) {
     const { href } = parseAttributes(m[1] ?? '');
     if (href !== undefined) {
-      links.push({ text: decodeEntities((m[2] ?? '').replace(/<[^>]*>/g, '')).trim(), href: new URL(href, baseUrl).href });
+      links.push({
+        text: decodeEntities((m[2] ?? '').replace(/<[^>]*>/g, '')).trim(),
+        href: new URL(href, baseUrl).href,
+      });
     }
   }
   return links;
@@ -284,7 +287,11 @@ export class Browser {
 
   private store(cookie: Cookie): void {
     const existing = this.jar.findIndex(
-      (c) => c.name === cookie.name && c.scope === cookie.scope && c.hostOnly === cookie.hostOnly && c.path === cookie.path,
+      (c) =>
+        c.name === cookie.name &&
+        c.scope === cookie.scope &&
+        c.hostOnly === cookie.hostOnly &&
+        c.path === cookie.path,
     );
     if (existing >= 0) {
       // An overwrite keeps the original creation time (RFC 6265 5.3 step 11.3).
@@ -389,7 +396,11 @@ export class Browser {
     const initiators = init.initiator === undefined ? [] : [init.initiator].flat();
     const crossSite = initiators.some((u) => siteOf(new URL(u)) !== siteOf(target));
     const headers: Record<string, string> = { 'user-agent': this.userAgent };
-    const cookie = this.cookieHeader(target.href, { crossSite, navigation: init.navigation ?? false, method });
+    const cookie = this.cookieHeader(target.href, {
+      crossSite,
+      navigation: init.navigation ?? false,
+      method,
+    });
     if (cookie) headers.cookie = cookie;
     for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v;
     let body = init.body;
@@ -397,13 +408,20 @@ export class Browser {
       headers['content-type'] ??= 'application/x-www-form-urlencoded';
       body = body.toString();
     }
-    const response = await undiciFetch(target, {
-      method,
+    // undici.request, not fetch: fetch adds its own Sec-Fetch-Mode (cors), which no browser navigation sends.
+    const raw = await request(target, {
+      method: method as 'GET',
       headers,
       body: method === 'GET' || method === 'HEAD' ? undefined : body,
-      redirect: 'manual',
       dispatcher: this.dispatcher,
     });
+    const responseHeaders: [string, string][] = [];
+    for (const [k, v] of Object.entries(raw.headers)) {
+      for (const one of [v ?? []].flat()) responseHeaders.push([k, String(one)]);
+    }
+    const bytes = Buffer.from(await raw.body.arrayBuffer());
+    const nullBody = method === 'HEAD' || raw.statusCode === 204 || raw.statusCode === 304;
+    const response = new Response(nullBody ? null : bytes, { status: raw.statusCode, headers: responseHeaders });
     for (const setCookie of response.headers.getSetCookie()) this.applySetCookie(target, setCookie);
     return response;
   }
@@ -446,9 +464,13 @@ export class Browser {
         return { response, status: response.status, url: current.href, body: await response.text(), hops };
       }
       await response.arrayBuffer(); // drain so the connection returns to the pool
-      if (hop >= this.maxRedirects) throw new Error(`navigate: more than ${this.maxRedirects} redirects: ${hops.join(' -> ')}`);
+      if (hop >= this.maxRedirects)
+        throw new Error(`navigate: more than ${this.maxRedirects} redirects: ${hops.join(' -> ')}`);
       // 303 always, and 301/302 after POST (what browsers do), become a GET without a body.
-      if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+      if (
+        response.status === 303 ||
+        ((response.status === 301 || response.status === 302) && method === 'POST')
+      ) {
         if (method !== 'HEAD') method = 'GET';
         body = undefined;
         contentType = undefined;
@@ -527,9 +549,14 @@ export async function signIn(browser: Browser, startUrl: string, opts: SignInOpt
     const consent = forms.find((f) => promptOf(f) === 'consent');
     // response_mode=form_post: a page whose script submits its only form on load.
     const autoPost =
-      forms.length === 1 && /forms\[0\]\.submit\(\)/.test(page.body) && !login && !consent ? forms[0] : undefined;
+      forms.length === 1 && /forms\[0\]\.submit\(\)/.test(page.body) && !login && !consent
+        ? forms[0]
+        : undefined;
     if (login) {
-      page = await browser.submitForm(login, page.url, { login: opts.login, password: opts.password ?? 'password' });
+      page = await browser.submitForm(login, page.url, {
+        login: opts.login,
+        password: opts.password ?? 'password',
+      });
     } else if (consent && opts.consent === false) {
       const abort = parseLinks(page.body, page.url).find((l) => /\/abort$/.test(new URL(l.href).pathname));
       if (!abort) throw new Error(`signIn: no cancel link on the consent page ${page.url}`);

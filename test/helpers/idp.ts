@@ -4,7 +4,14 @@
 // not behave like Entra for MSAL (no refresh token without prompt=consent, API scopes dropped unless
 // mapped to resource indicators, name/preferred_username missing from the ID token), so this helper
 // adds what a real tenant does and nothing else. Trust stays local: `caPem` / `fetch` / `caFile`.
-import { createHash, generateKeyPair, type KeyObject, randomBytes, randomUUID, X509Certificate } from 'node:crypto';
+import {
+  createHash,
+  generateKeyPair,
+  type KeyObject,
+  randomBytes,
+  randomUUID,
+  X509Certificate,
+} from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -90,11 +97,21 @@ export interface IdpCounters {
 
 export interface IdpClients {
   secret: { clientId: string; clientSecret: string };
-  cert: { clientId: string; certPem: string; keyPem: string; thumbprintSha1: string; thumbprintSha256: string };
+  cert: {
+    clientId: string;
+    certPem: string;
+    keyPem: string;
+    thumbprintSha1: string;
+    thumbprintSha256: string;
+  };
   assertion: {
     clientId: string;
     /** A fresh private_key_jwt assertion (iss=sub=clientId, aud=token endpoint, unique jti, 5 min exp). */
-    makeAssertion(overrides?: { audience?: string; expiresInSeconds?: number; jti?: string }): Promise<string>;
+    makeAssertion(overrides?: {
+      audience?: string;
+      expiresInSeconds?: number;
+      jti?: string;
+    }): Promise<string>;
   };
 }
 
@@ -165,6 +182,8 @@ interface OidcParams {
   [key: string]: unknown;
 }
 interface KoaContext {
+  req: IncomingMessage;
+  url: string;
   path: string;
   method: string;
   status: number;
@@ -193,16 +212,23 @@ interface OidcProviderModule {
 // Benign oidc-provider warnings (runtime version, dev interactions) are filtered while the module
 // loads and the provider is built; anything else still reaches the console.
 const QUIET = [/Unsupported runtime/, /devInteractions is enabled/];
+let quietDepth = 0;
+let originalWarn: typeof console.warn = console.warn;
 async function quietly<T>(fn: () => Promise<T> | T): Promise<T> {
-  const warn = console.warn;
-  console.warn = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && QUIET.some((re) => re.test(args[0] as string))) return;
-    warn(...args);
-  };
+  // Depth-counted so overlapping startIdp() calls install and restore the filter exactly once.
+  if (quietDepth++ === 0) {
+    originalWarn = console.warn;
+    const warn = originalWarn;
+    console.warn = (...args: unknown[]) => {
+      const first = args[0];
+      if (typeof first === 'string' && QUIET.some((re) => re.test(first))) return;
+      warn(...args);
+    };
+  }
   try {
     return await fn();
   } finally {
-    console.warn = warn;
+    if (--quietDepth === 0) console.warn = originalWarn;
   }
 }
 
@@ -250,7 +276,8 @@ function adapterFactory(store: MemoryStore, rejectReplays: boolean) {
     async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number) {
       // Entra accepts a client assertion more than once; remembering nothing makes every jti "unique".
       if (model === 'ReplayDetection' && !rejectReplays) return;
-      const expiresAt = typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Number.POSITIVE_INFINITY;
+      const expiresAt =
+        typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Number.POSITIVE_INFINITY;
       store.entries.set(`${model}:${id}`, { payload, expiresAt });
     },
     async find(id: string) {
@@ -339,7 +366,8 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
   const resources = new Map<string, string[]>();
   for (const scope of apiScopes) {
     const resource = resourceOf(scope);
-    if (!resource) throw new Error(`startIdp: apiScopes: "${scope}" is not of the form <resource>/<permission>`);
+    if (!resource)
+      throw new Error(`startIdp: apiScopes: "${scope}" is not of the form <resource>/<permission>`);
     resources.set(resource, [...(resources.get(resource) ?? []), scope]);
   }
 
@@ -409,8 +437,18 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
       x5c: [new X509Certificate(clientCert.certPem).raw.toString('base64')],
     };
     const assertionKid = 'workload-identity-1';
-    const assertionJwk: JWK = { ...(await exportJWK(assertionKey.publicKey)), kid: assertionKid, use: 'sig', alg: 'RS256' };
-    const signingJwk: JWK = { ...(await exportJWK(signing.privateKey)), kid: 'idp-rs256-1', use: 'sig', alg: 'RS256' };
+    const assertionJwk: JWK = {
+      ...(await exportJWK(assertionKey.publicKey)),
+      kid: assertionKid,
+      use: 'sig',
+      alg: 'RS256',
+    };
+    const signingJwk: JWK = {
+      ...(await exportJWK(signing.privateKey)),
+      kid: 'idp-rs256-1',
+      use: 'sig',
+      alg: 'RS256',
+    };
 
     const clientIds = { secret: 'authward-secret', cert: 'authward-cert', assertion: 'authward-assertion' };
     const clientSecret = randomBytes(24).toString('base64url');
@@ -458,7 +496,12 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
           // Basic for a client registered with either secret method.
           token_endpoint_auth_method: 'client_secret_post',
         },
-        { ...commonClient, client_id: clientIds.cert, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [certJwk] } },
+        {
+          ...commonClient,
+          client_id: clientIds.cert,
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [certJwk] },
+        },
         {
           ...commonClient,
           client_id: clientIds.assertion,
@@ -473,7 +516,15 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
         // Directory claims ride on `openid` so they reach the ID token whatever else was asked for.
         openid: ['sub', 'oid', 'tid', 'ver', 'groups', 'roles', 'hasgroups', 'wids'],
         // MSAL always asks for `profile` (never `email`); Entra still puts email in the ID token.
-        profile: ['name', 'preferred_username', 'email', 'email_verified', 'given_name', 'family_name', 'upn'],
+        profile: [
+          'name',
+          'preferred_username',
+          'email',
+          'email_verified',
+          'given_name',
+          'family_name',
+          'upn',
+        ],
         email: ['email', 'email_verified'],
       },
       conformIdTokenClaims: false,
@@ -577,6 +628,10 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
           if (!query.prompt && scope.split(' ').includes('offline_access')) query.prompt = 'consent';
         }
         ctx.query = query;
+        // Setting ctx.query rewrites req.url; oidc-provider finds its mount path by locating req.url
+        // inside req.originalUrl, so keep the two consistent or every URL it emits loses the prefix.
+        if (mountPath)
+          (ctx.req as IncomingMessage & { originalUrl?: string }).originalUrl = `${mountPath}${ctx.url}`;
       }
 
       const isToken = ctx.path === '/token' && ctx.method === 'POST';
@@ -629,12 +684,14 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
     };
 
     const agent = new Agent({ connect: { ca: tls.caPem } });
-    const idpFetch = (url: string | URL, init: RequestInit = {}) => undiciFetch(url, { ...init, dispatcher: agent });
+    const idpFetch = (url: string | URL, init: RequestInit = {}) =>
+      undiciFetch(url, { ...init, dispatcher: agent });
 
     const discoveryResponse = await idpFetch(`${issuer}/.well-known/openid-configuration`);
     if (!discoveryResponse.ok) throw new Error(`startIdp: discovery answered ${discoveryResponse.status}`);
     const discovery = (await discoveryResponse.json()) as Discovery;
-    if (discovery.issuer !== issuer) throw new Error(`startIdp: discovery issuer ${discovery.issuer} != ${issuer}`);
+    if (discovery.issuer !== issuer)
+      throw new Error(`startIdp: discovery issuer ${discovery.issuer} != ${issuer}`);
 
     let listening = true;
     let closed = false;

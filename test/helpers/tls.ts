@@ -114,7 +114,10 @@ export async function createCertificateAuthority(
 }
 
 /** Issue a leaf certificate signed by `ca`. */
-export async function issueCertificate(ca: CertificateAuthority, opts: IssueOptions): Promise<IssuedCertificate> {
+export async function issueCertificate(
+  ca: CertificateAuthority,
+  opts: IssueOptions,
+): Promise<IssuedCertificate> {
   const hosts = opts.hosts ?? ['127.0.0.1', 'localhost'];
   const keyFile = join(ca.dir, `${opts.name}-key.pem`);
   const csrFile = join(ca.dir, `${opts.name}.csr`);
@@ -157,7 +160,9 @@ export async function issueCertificate(ca: CertificateAuthority, opts: IssueOpti
 }
 
 /** CA + a server certificate for 127.0.0.1 and localhost, in one temp dir. */
-export async function createTestTls(opts: { dir?: string; hosts?: string[]; days?: number } = {}): Promise<TestTls> {
+export async function createTestTls(
+  opts: { dir?: string; hosts?: string[]; days?: number } = {},
+): Promise<TestTls> {
   const ca = await createCertificateAuthority(opts);
   const server = await issueCertificate(ca, { name: 'server', hosts: opts.hosts, days: opts.days });
   let cleaned = false;

@@ -47,7 +47,11 @@ t.test('key rotation', async (t) => {
   const old = new Sealer([k1]);
   const rotated = new Sealer([k2, k1]);
   t.same(rotated.open(old.seal(plaintext, account), account), plaintext, 'old blobs open after rotation');
-  t.same(new Sealer([k1, k2]).open(old.seal(plaintext, account), account), plaintext, 'order does not matter');
+  t.same(
+    new Sealer([k1, k2]).open(old.seal(plaintext, account), account),
+    plaintext,
+    'order does not matter',
+  );
   const fresh = rotated.seal(plaintext, account);
   t.equal(old.open(fresh, account), null, 'new blobs need the new key');
   t.same(new Sealer([k2]).open(fresh, account), plaintext, 'the first key encrypts');

@@ -6,8 +6,10 @@ import type { TokenCacheConfig } from '../../src/config/schema.js';
 import { createStore } from '../../src/token-cache/factory.js';
 import { MemoryStore } from '../../src/token-cache/memory-store.js';
 import { RedisStore } from '../../src/token-cache/redis-store.js';
-import type { Store } from '../../src/token-cache/store.js';
+import { type Store, StoreUnavailableError } from '../../src/token-cache/store.js';
+import { freePort } from '../helpers/ports.js';
 import { startRedis, startRedisCluster } from '../helpers/redis.js';
+import { createTestTls } from '../helpers/tls.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -209,3 +211,38 @@ t.test('redis: cluster of 3 masters', (t) =>
     };
   }),
 );
+
+t.test('redis: standalone over TLS (rediss:// with caFile)', async (t) => {
+  const tls = await createTestTls();
+  t.teardown(() => tls.cleanup());
+  const tlsPort = await freePort();
+  const redis = await startRedis({
+    // Server authentication only: no client certificates.
+    args: [
+      ...['--tls-port', String(tlsPort), '--tls-auth-clients', 'no'],
+      ...['--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile],
+    ],
+  });
+  t.teardown(() => redis.stop());
+  const url = `rediss://127.0.0.1:${tlsPort}`;
+
+  t.test('without the CA the server is not trusted', async (t) => {
+    const store = new RedisStore(tokenCacheConfig({ url }));
+    t.teardown(() => store.close());
+    const detail = await new Promise<string | undefined>((resolve) =>
+      store.onStatus((status, detail) => status === 'down' && resolve(detail)),
+    );
+    t.match(detail, /certificate/i, `down: ${detail}`);
+    await t.rejects(store.ping(), StoreUnavailableError);
+  });
+
+  const client = redis.client();
+  await contract(t, async () => ({
+    store: new RedisStore(tokenCacheConfig({ url, caFile: tls.caFile })),
+    raw: {
+      getBuffer: (k) => client.getBuffer(k),
+      pttl: (k) => client.pttl(k),
+      keys: () => client.keys(`${PREFIX}*`),
+    },
+  }));
+});

@@ -1,0 +1,96 @@
+// The authentication stage: /.auth endpoints, then a session check on every request that is not public.
+//
+// Rules enforced per request (in this order): authward's own endpoints and health answer without a
+// session; publicRoutes (canonical path + method) pass without one; otherwise the cookie must decrypt,
+// be within its absolute lifetime and idle timeout, and its server-side record must still exist (a
+// sign-out anywhere revokes it); then the authorization rules for the path must allow the user.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { JWTPayload } from 'jose';
+import type { Config } from '../config/schema.js';
+import { sendError } from '../responses.js';
+import type { CookieNames, SessionData } from '../session/cookie.js';
+import type { CachedRecord, SessionRecords } from '../session/records.js';
+import type { Provider } from '../tokens/provider.js';
+import type { TokenService } from '../tokens/token-service.js';
+import { authorizer } from './authorize.js';
+import { authEndpoints } from './endpoints.js';
+import { LoginTransactions } from './login-tx.js';
+import { publicMatcher } from './public-routes.js';
+import { type SignInFlow, signInFlow } from './sign-in.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set for a signed-in request that passed authorization. */
+    auth: { session: SessionData; record: CachedRecord } | null;
+  }
+  interface FastifyInstance {
+    signIn: SignInFlow;
+  }
+}
+
+export interface AuthOptions {
+  config: Config;
+  provider: Provider;
+  tokens: TokenService;
+  records: SessionRecords;
+  names: CookieNames;
+  verifyIdToken: () => ((idToken: string, nonce: string) => Promise<JWTPayload>) | undefined;
+  idp: string;
+  /** Scopes consented at sign-in besides identity.scopes (routes' scopes in `signIn` mode). */
+  extraScopes: string[];
+}
+
+async function auth(app: FastifyInstance, o: AuthOptions) {
+  const { config } = o;
+  const origin = new URL(config.publicUrl).origin;
+  const transactions = new LoginTransactions(app, o.names);
+  const flow = signInFlow({
+    provider: o.provider,
+    transactions,
+    origin,
+    redirectUri: new URL(config.identity.callbackPath, origin).href,
+    loginPath: `${config.identity.pathPrefix.replace(/\/+$/, '')}/login`,
+    scopes: config.identity.scopes,
+    extraScopes: o.extraScopes,
+  });
+  app.decorate('signIn', flow);
+  app.decorateRequest('auth', null);
+  await app.register(authEndpoints, { ...o, transactions, flow });
+
+  const isPublic = publicMatcher(config.publicRoutes);
+  const authorize = authorizer(config.authorization);
+  const idle = config.session.idleTimeout;
+  const touchAfter = Math.max(1, Math.floor(idle / 10)); // re-issue the cookie at most this often
+
+  app.addHook('onRequest', async (request: FastifyRequest, reply) => {
+    if (request.routeOptions.config.public === true) return;
+    if (isPublic(request.method, request.canonicalPath)) return;
+    const s = request.session.get('d');
+    const t = Date.now() / 1000;
+    if (!s || s.exp <= t || t - s.seen > idle) {
+      if (s) request.session.delete();
+      return flow.unauthenticated(request, reply);
+    }
+    const record = await o.records.get(s.sid);
+    if (!record) {
+      request.session.delete();
+      return flow.unauthenticated(request, reply);
+    }
+    if (authorize && !authorize(record.record.c, request.canonicalPath)) {
+      request.log.info({ event: 'access_denied', path: request.canonicalPath }, 'authorization rules deny');
+      return sendError(request, reply, 403, 'forbidden', 'you are signed in but not allowed here');
+    }
+    request.auth = { session: s, record };
+    if (t - s.seen > touchAfter) request.session.set('d', { ...s, seen: Math.floor(t) });
+  });
+}
+
+export const authPlugin = fp(auth, { name: 'authward-auth' });
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** authward's own endpoints and health probes: answered without a session. */
+    public?: boolean;
+  }
+}
