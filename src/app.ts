@@ -1,6 +1,6 @@
 // buildApp(config): the request pipeline, one stage a line, in the order a request meets them.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { identityHeaders } from './auth/claims.js';
 import { authPlugin } from './auth/plugin.js';
@@ -11,8 +11,10 @@ import { Readiness } from './health/readiness.js';
 import { createLogger } from './logger.js';
 import { canonicalPath } from './proxy/canonical-path.js';
 import { forwardPlugin } from './proxy/forward.js';
+import { forwardContext } from './proxy/forward-context.js';
+import { tokenPreHandler, tokenRoutesPlugin } from './proxy/token-routes.js';
 import { errorHandler } from './responses.js';
-import { type CookieNames, cookieNames, sessionCookiePlugin } from './session/cookie.js';
+import { cookieNames, sessionCookiePlugin } from './session/cookie.js';
 import { SessionRecords } from './session/records.js';
 import { sealerFromConfig } from './token-cache/crypto.js';
 import { createStore } from './token-cache/factory.js';
@@ -121,32 +123,33 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     idp,
     extraScopes: config.identity.routeScopes === 'signIn' ? signInScopes(config) : [],
   });
-  // 6. Everything else: the default upstream, with identity headers.
+  // 6. Downstream API routes: a bearer token injected per route (longest prefix wins in the router).
+  await app.register(tokenRoutesPlugin, { config, tokens, records, names });
+  // 7. Everything else: the default upstream, with identity headers (and upstream.tokens if asked).
+  const upstreamTokens = config.upstream.tokens;
   await app.register(forwardPlugin, {
-    prefix: '',
+    mount: '',
     target: config.upstream.url,
     timeoutSeconds: config.upstream.timeout,
     caFile: config.upstream.caFile,
     websocket: true,
-    context: (request) => forwardContext(request, names, request.auth?.record.headers),
+    ...(upstreamTokens.length > 0
+      ? {
+          preHandler: tokenPreHandler(app, { tokens, records }, upstreamTokens, 'user', (token) => ({
+            'x-ms-token-aad-access-token': token,
+          })),
+        }
+      : {}),
+    context: (request) =>
+      forwardContext(
+        request,
+        names,
+        request.tokenHeaders
+          ? { ...request.auth?.record.headers, ...request.tokenHeaders }
+          : request.auth?.record.headers,
+      ),
   });
   return app;
-}
-
-/** X-Forwarded-* as authward vouches for them (fastify applies trustProxy to ips, protocol and host). */
-export function forwardContext(
-  request: FastifyRequest,
-  names: CookieNames,
-  inject: Readonly<Record<string, string>> | undefined,
-) {
-  return {
-    forwardedFor: request.ips ? [...request.ips].reverse().join(', ') : request.ip,
-    proto: request.protocol,
-    host: request.host,
-    requestId: request.id,
-    ownCookie: names.isOwn,
-    inject,
-  };
 }
 
 /** Every route's delegated scopes and upstream.tokens: consented at sign-in so refresh can mint them. */

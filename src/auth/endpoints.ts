@@ -89,7 +89,8 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
           code,
           codeVerifier: tx.verifier,
           redirectUri,
-          scopes: d.config.identity.scopes,
+          // A consent or claims login for a route redeems straight into that route's token.
+          scopes: tx.scopes.length > 0 ? tx.scopes : d.config.identity.scopes,
           state,
           nonce: tx.nonce,
           claims: tx.claims,

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { type Config, ConfigSchema } from './schema.js';
 import { validateConfig } from './validate.js';
@@ -22,10 +22,15 @@ export function loadConfigFile(file: string, env: Env = process.env): Config {
 }
 
 export function loadConfigText(text: string, env: Env = process.env, baseDir = process.cwd()): Config {
-  const doc = parseDocument(text, { prettyErrors: false });
+  // A LineCounter gives positions without prettyErrors, whose source excerpts could print a secret.
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines });
   if (doc.errors.length > 0) {
     throw new ConfigError(
-      doc.errors.map((e) => `YAML syntax (line ${e.linePos?.[0].line ?? '?'}): ${e.code}`),
+      doc.errors.map((e) => {
+        const { line, col } = lines.linePos(e.pos[0]);
+        return `YAML syntax (line ${line}, column ${col}): ${e.message}`;
+      }),
     );
   }
   const raw = (doc.toJS() ?? {}) as Json;

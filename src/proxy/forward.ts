@@ -5,11 +5,11 @@ import { rootCertificates } from 'node:tls';
 import httpProxy from '@fastify/http-proxy';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
-import { type ForwardContext, forwardHeaders } from './headers.js';
+import { type ForwardContext, forwardHeaders, responseHeaders } from './headers.js';
 
 export interface ForwardOptions {
-  /** Route prefix ('' for the catch-all). */
-  prefix: string;
+  /** Path prefix ('' for the catch-all). Not `prefix`: fastify would apply that to this plugin too. */
+  mount: string;
   /** Target URL; its path is the base the rest of the request path is appended to. */
   target: string;
   timeoutSeconds: number;
@@ -21,6 +21,8 @@ export interface ForwardOptions {
   preHandler?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   methods?: readonly string[] | undefined;
   routeConfig?: Record<string, unknown>;
+  /** Handles the upstream response instead of streaming it (e.g. a claims challenge). */
+  onResponse?: (request: FastifyRequest, reply: FastifyReply, res: never) => void;
 }
 
 export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions): Promise<void> {
@@ -32,8 +34,8 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
   // biome-ignore lint/suspicious/noExplicitAny: the plugin's option union does not type-check through register()
   await app.register(httpProxy as any, {
     upstream,
-    prefix: opts.prefix || '/',
-    rewritePrefix: basePath || (opts.prefix ? '/' : ''),
+    prefix: opts.mount || '/',
+    rewritePrefix: basePath || (opts.mount ? '/' : ''),
     websocket: opts.websocket,
     ...(opts.methods ? { httpMethods: [...opts.methods] } : {}),
     ...(opts.preHandler ? { preHandler: opts.preHandler } : {}),
@@ -45,8 +47,10 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
       connect: { rejectUnauthorized: true, ...(ca ? { ca } : {}), timeout: 10_000 },
     },
     replyOptions: {
+      ...(opts.onResponse ? { onResponse: opts.onResponse } : {}),
       rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) =>
         forwardHeaders(headers, opts.context(request)),
+      rewriteHeaders: (headers: IncomingHttpHeaders) => responseHeaders(headers),
       onError: (reply: FastifyReply, { error }: { error: Error }) => {
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
         const timedOut = (error as { statusCode?: number }).statusCode === 504;

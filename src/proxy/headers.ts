@@ -97,6 +97,21 @@ export function forwardHeaders(
   return out;
 }
 
+/**
+ * The upstream's response headers for the client: hop-by-hop ones (and any its Connection header
+ * names) describe the upstream connection, not the client's; a copied `connection: keep-alive`
+ * would even override a client's `Connection: close`.
+ */
+export function responseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const listed = typeof headers.connection === 'string' ? headers.connection.toLowerCase().split(',') : [];
+  const out: IncomingHttpHeaders = {};
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || listed.some((l) => l.trim() === name)) continue;
+    out[name] = headers[name];
+  }
+  return out;
+}
+
 /** Removes authward's cookies from a Cookie header; returns what is left ('' when nothing). */
 export function stripCookies(cookieHeader: string, own: (name: string) => boolean): string {
   let kept = '';

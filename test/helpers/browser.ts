@@ -4,7 +4,7 @@
 // Set-Cookie handling per RFC 6265bis (Path, Max-Age/Expires, deletion, Secure, __Host-/__Secure-
 // prefixes, SameSite on cross-site requests, schemeful sites), redirect method rewriting, and the
 // request headers a browser sends on a navigation (Sec-Fetch-*, Origin on POST, Referer).
-import { Agent, request, Response } from 'undici';
+import { Agent, Response, request } from 'undici';
 
 export type SameSite = 'Strict' | 'Lax' | 'None';
 
@@ -421,7 +421,10 @@ export class Browser {
     }
     const bytes = Buffer.from(await raw.body.arrayBuffer());
     const nullBody = method === 'HEAD' || raw.statusCode === 204 || raw.statusCode === 304;
-    const response = new Response(nullBody ? null : bytes, { status: raw.statusCode, headers: responseHeaders });
+    const response = new Response(nullBody ? null : bytes, {
+      status: raw.statusCode,
+      headers: responseHeaders,
+    });
     for (const setCookie of response.headers.getSetCookie()) this.applySetCookie(target, setCookie);
     return response;
   }

@@ -390,6 +390,11 @@ t.test('browser cookie jar', async (t) => {
         'a=; Path=/; Max-Age=0',
         'b=; Path=/app; Expires=Thu, 01 Jan 1970 00:00:00 GMT',
       ]);
+    } else if (url.pathname === '/hdr') {
+      res.end(
+        `${req.headers['sec-fetch-mode']} ${req.headers['sec-fetch-site']} ${req.headers.accept?.split(',')[0]}`,
+      );
+      return;
     } else if (url.pathname === '/redirect') {
       res.writeHead(303, { location: '/echo' }).end();
       return;
@@ -430,6 +435,9 @@ t.test('browser cookie jar', async (t) => {
   });
   t.same(nav.hops, [`${origin}/redirect`, `${origin}/echo`], 'POST -> 303 -> GET');
   t.equal(nav.body, 'a=1; __Host-s=3; strict=5');
+
+  const hdr = await browser.navigate(`${origin}/hdr`);
+  t.equal(hdr.body, 'navigate none text/html', 'navigation headers (not undici fetch defaults)');
 
   await (await browser.fetch(`${origin}/del`)).text();
   t.same(

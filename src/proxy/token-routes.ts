@@ -1,0 +1,117 @@
+// Downstream API routes: a bearer token per route, acquired silently, injected, never leaked.
+//
+// Rules enforced for a route: the client's Authorization is replaced; authward's cookies are removed;
+// identity headers only when the route asks; Host is the target's; TLS to the target is verified;
+// redirects are passed to the client, never followed with the token. Consent and claims challenges
+// send a browser to sign in for exactly what is missing (an XHR gets 401 JSON it can follow); a dead
+// grant signs the user out; a provider outage answers 503 and keeps the session.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config, RouteConfig } from '../config/schema.js';
+import { routePrefix } from '../config/validate.js';
+import type { CookieNames } from '../session/cookie.js';
+import type { SessionRecords } from '../session/records.js';
+import { InteractionRequired } from '../tokens/errors.js';
+import { scopesKey, type TokenService } from '../tokens/token-service.js';
+import { forwardPlugin } from './forward.js';
+import { forwardContext } from './forward-context.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Headers a token pre-handler adds for this request (Authorization, X-MS-TOKEN-AAD-ACCESS-TOKEN). */
+    tokenHeaders: Record<string, string> | null;
+  }
+}
+
+export interface TokenRouteDeps {
+  config: Config;
+  tokens: TokenService;
+  records: SessionRecords;
+  names: CookieNames;
+}
+
+export async function tokenRoutesPlugin(app: FastifyInstance, d: TokenRouteDeps) {
+  app.decorateRequest('tokenHeaders', null);
+  for (const route of d.config.routes) {
+    await app.register(forwardPlugin, {
+      mount: routePrefix(route.path),
+      target: route.target,
+      timeoutSeconds: route.timeout,
+      caFile: route.caFile,
+      websocket: false,
+      methods: route.methods,
+      preHandler: tokenPreHandler(app, d, route.scopes, route.token, (t) => ({
+        authorization: `Bearer ${t}`,
+      })),
+      onResponse: claimsChallengeHandler(app, route),
+      routeConfig: { route: route.name },
+      context: (request) => ({
+        ...forwardContext(request, d.names, {
+          ...(route.identityHeaders ? request.auth?.record.headers : undefined),
+          ...request.tokenHeaders,
+        }),
+        dropAuthorization: true,
+      }),
+    });
+  }
+}
+
+/** Acquires the token before forwarding; answers sign-in, consent or 503 itself when it cannot. */
+export function tokenPreHandler(
+  app: FastifyInstance,
+  d: Pick<TokenRouteDeps, 'tokens' | 'records'>,
+  scopes: readonly string[],
+  kind: RouteConfig['token'],
+  headersFor: (token: string) => Record<string, string>,
+) {
+  const key = scopesKey(scopes);
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.raw.aborted) return;
+    try {
+      if (kind === 'app') {
+        request.tokenHeaders = headersFor((await d.tokens.appToken(scopes, key)).accessToken);
+        return;
+      }
+      const auth = request.auth;
+      if (!auth) return app.signIn.unauthenticated(request, reply);
+      const token = await d.tokens.acquire(auth.session.acc, scopes, key);
+      request.tokenHeaders = headersFor(token.accessToken);
+    } catch (err) {
+      if (!(err instanceof InteractionRequired)) throw err;
+      if (err.consent) {
+        request.log.info({ event: 'consent_required', reason: err.reason }, 'route needs consent');
+        return app.signIn.interactionRequired(request, reply, { scopes: [...scopes] });
+      }
+      // The grant is dead (revoked, expired): this session cannot get tokens any more.
+      request.log.info({ event: 'session_ended', reason: err.reason }, 'token grant is dead: signing out');
+      const sid = request.auth?.session.sid;
+      if (sid) await d.records.delete(sid).catch(() => undefined);
+      request.session.delete();
+      return app.signIn.unauthenticated(request, reply);
+    }
+  };
+}
+
+// WWW-Authenticate: Bearer error="insufficient_claims", claims="<base64 JSON>" (Conditional Access).
+const INSUFFICIENT_CLAIMS = /error\s*=\s*"?insufficient_claims"?/i;
+const CLAIMS_PARAM = /claims\s*=\s*"([A-Za-z0-9+/=_-]+)"/i;
+
+function claimsChallengeHandler(app: FastifyInstance, route: RouteConfig) {
+  return (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    res: {
+      statusCode: number;
+      headers: Record<string, unknown>;
+      stream: NodeJS.ReadableStream & { destroy(): void };
+    },
+  ) => {
+    const challenge = res.statusCode === 401 ? String(res.headers['www-authenticate'] ?? '') : '';
+    const encoded = INSUFFICIENT_CLAIMS.test(challenge) ? CLAIMS_PARAM.exec(challenge)?.[1] : undefined;
+    if (!encoded || route.token !== 'user') return reply.send(res.stream);
+    res.stream.destroy();
+    for (const name of Object.keys(res.headers)) reply.removeHeader(name);
+    const claims = Buffer.from(encoded, 'base64').toString('utf8');
+    request.log.info({ event: 'claims_challenge', route: route.name }, 'downstream asked for more claims');
+    return app.signIn.interactionRequired(request, reply, { scopes: [...route.scopes], claims });
+  };
+}
