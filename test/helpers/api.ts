@@ -27,7 +27,7 @@ export interface TestApi {
 /** Starts an API for `audience` that requires `scope` in the token's scope/scp claim. */
 export async function startApi(idp: TestIdp, opts: { audience: string; scope?: string }): Promise<TestApi> {
   const jwks = createRemoteJWKSet(new URL(idp.jwksUri), {
-    [customFetch]: (url: string, init: RequestInit) => idp.fetch(url, init),
+    [customFetch]: (url: string, init: RequestInit) => idp.fetch(url, { method: init.method ?? 'GET' }),
   });
   const requests: ApiRequest[] = [];
   let challenges: { claims: string; left: number } | undefined;
