@@ -1,7 +1,8 @@
 // Return targets (post-login, post-logout): same-origin paths only; anything else becomes "/".
 //
 // Refused: protocol-relative (`//evil`), backslash forms (`/\evil`), their percent-encoded and
-// whitespace/control-character variants (CR/LF, tab), other schemes, userinfo, other hosts.
+// whitespace/control-character variants (CR/LF, tab), other schemes, userinfo, other hosts, and any
+// input whose resolved path starts with "//" (dot segments: "/.//evil" resolves to "//evil").
 
 const SAFE_START = /^\/(?![/\\])/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
@@ -32,5 +33,7 @@ export function safeReturnTo(value: unknown, publicOrigin: string): string {
     return '/';
   }
   if (url.origin !== publicOrigin || url.username || url.password) return '/';
-  return url.pathname + url.search + url.hash;
+  // Resolving dot segments can make the path protocol-relative again ("/.//evil" -> "//evil").
+  const path = url.pathname + url.search + url.hash;
+  return SAFE_START.test(path) ? path : '/';
 }

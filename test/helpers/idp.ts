@@ -146,6 +146,8 @@ export interface TestIdp {
   resources: ReadonlyMap<string, readonly string[]>;
   /** Live counters; reset with resetCounters(). */
   counters: IdpCounters;
+  /** The query of every authorization request received (as sent, before the helper's rewrites). */
+  authorizeRequests: Record<string, unknown>[];
   resetCounters(): void;
   /** fetch trusting only this IdP's CA (undici Agent, process-wide trust untouched). */
   fetch(url: string | URL, init?: RequestInit): Promise<Response>;
@@ -404,6 +406,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
     const store = new MemoryStore();
     const users = new Map<string, UserClaims>();
     const extraRedirectUris = new Set(opts.redirectUris ?? []);
+    const authorizeRequests: Record<string, unknown>[] = [];
     const counters: IdpCounters = {
       authorize: 0,
       authorizationCode: 0,
@@ -552,6 +555,8 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
         devInteractions: { enabled: true },
         revocation: { enabled: true },
         clientCredentials: { enabled: true },
+        // Conditional Access claims challenges arrive as a `claims` authorization parameter.
+        claimsParameter: { enabled: true },
         resourceIndicators: {
           enabled: true,
           // Authorization request without `resource`: the resources its scopes name. Token request:
@@ -620,6 +625,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
       if (ctx.path === '/auth' && ctx.method === 'GET') {
         counters.authorize++;
         const query = { ...ctx.query };
+        authorizeRequests.push({ ...query } as Record<string, unknown>);
         if (typeof query.scope === 'string') {
           const scope = expandDefault(query.scope);
           query.scope = scope;
@@ -717,6 +723,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
       discovery,
       resources,
       counters,
+      authorizeRequests,
       resetCounters() {
         for (const key of Object.keys(counters) as (keyof IdpCounters)[]) counters[key] = 0;
       },
