@@ -1,6 +1,6 @@
 // buildApp(config): the request pipeline, one stage a line, in the order a request meets them.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { identityHeaders } from './auth/claims.js';
 import { authPlugin } from './auth/plugin.js';
@@ -9,6 +9,8 @@ import { BadRequestError } from './errors.js';
 import { healthPlugin } from './health/plugin.js';
 import { Readiness } from './health/readiness.js';
 import { createLogger } from './logger.js';
+import { Metrics } from './metrics/metrics.js';
+import { serveMetrics } from './metrics/server.js';
 import { canonicalPath } from './proxy/canonical-path.js';
 import { forwardPlugin } from './proxy/forward.js';
 import { forwardContext } from './proxy/forward-context.js';
@@ -65,20 +67,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     if ('error' in result) throw new BadRequestError(result.error);
     request.canonicalPath = result.path;
   });
-  // 2. Access log: one line per request, cheap when the level is above info.
-  if (logger.isLevelEnabled('info')) {
-    app.addHook('onResponse', async (request, reply) => {
-      request.log.info(
-        {
-          method: request.method,
-          path: request.canonicalPath,
-          status: reply.statusCode,
-          ms: reply.elapsedTime,
-        },
-        'request',
-      );
-    });
-  }
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: 'not_found', message: 'not found', requestId: request.id });
@@ -101,6 +89,30 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     verifyIdToken = idTokenVerifier(config.identity, doc, provider.http);
   });
   app.decorate('tokens', tokens);
+  const metrics = config.metrics.enabled ? new Metrics({ tokens, store, readiness }) : null;
+  app.decorate('metrics', metrics);
+  if (metrics) serveMetrics(app, metrics, config.metrics);
+  // Access log and request metrics: one line and one observation per request, nothing when off.
+  const accessLog = logger.isLevelEnabled('info');
+  if (accessLog || metrics) {
+    app.addHook('onResponse', async (request, reply) => {
+      const route = routeName(request);
+      metrics?.request(route, reply.statusCode, reply.elapsedTime / 1000);
+      if (accessLog) {
+        request.log.info(
+          {
+            method: request.method,
+            route,
+            path: request.canonicalPath,
+            status: reply.statusCode,
+            ms: Math.round(reply.elapsedTime * 100) / 100,
+            user: request.auth?.record.user,
+          },
+          'request',
+        );
+      }
+    });
+  }
   app.addHook('onClose', async () => {
     stopDiscovery();
     await provider.close();
@@ -152,6 +164,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   return app;
 }
 
+/** The route name used in logs and metrics. */
+function routeName(request: FastifyRequest): string {
+  const config = request.routeOptions.config;
+  return config.route ?? (config.public ? 'authward' : 'upstream');
+}
+
 /** Every route's delegated scopes and upstream.tokens: consented at sign-in so refresh can mint them. */
 function signInScopes(config: Config): string[] {
   const scopes = config.routes.filter((r) => r.token === 'user').flatMap((r) => r.scopes);
@@ -162,5 +180,6 @@ declare module 'fastify' {
   interface FastifyInstance {
     readiness: Readiness;
     tokens: TokenService;
+    metrics: Metrics | null;
   }
 }

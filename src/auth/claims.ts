@@ -1,4 +1,5 @@
 // The user's claims kept server-side, and the identity headers derived from them once per session record.
+import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 
 export interface Claims {
@@ -33,6 +34,9 @@ export function claimsFromIdToken(p: Record<string, unknown>): Claims {
 
 /** The immutable user id: `oid` (Entra) when present, else `sub`. Never a mutable claim like email. */
 export const userId = (c: Claims) => c.oid ?? c.sub;
+
+/** A short, stable, non-reversible user reference for logs (never an email or a name). */
+export const userHash = (c: Claims) => createHash('sha256').update(userId(c)).digest('hex').slice(0, 16);
 
 /**
  * Header values are ASCII: any byte outside printable ASCII, and "%", is percent-encoded (UTF-8),

@@ -11,7 +11,7 @@ import { InteractionRequired } from '../tokens/errors.js';
 import { IdTokenError } from '../tokens/id-token.js';
 import type { Provider } from '../tokens/provider.js';
 import type { AccountRef, TokenService } from '../tokens/token-service.js';
-import { type Claims, claimsFromIdToken, userId } from './claims.js';
+import { claimsFromIdToken, userHash, userId } from './claims.js';
 import type { LoginTransactions } from './login-tx.js';
 import { safeReturnTo } from './return-to.js';
 import type { SignInFlow } from './sign-in.js';
@@ -56,6 +56,7 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
     const state = str(q.state);
     const fail = (status: number, reason: string, message: string) => {
       request.log.warn({ event: 'sign_in_failed', reason }, `sign-in failed: ${reason}`);
+      app.metrics?.signIn('failed', reason.split(/[ :]/, 1)[0]);
       return sendError(request, reply, status, 'sign_in_failed', message);
     };
     if (!state || Array.isArray(q.state)) return fail(400, 'missing state', 'sign-in failed: missing state');
@@ -133,6 +134,7 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
     const t = now();
     request.session.set('d', { sid, acc, iat: t, seen: t, exp: t + Math.floor(lifetime) });
     request.log.info({ event: 'sign_in', user: userHash(claims) }, 'signed in');
+    app.metrics?.signIn('ok');
     return reply.code(302).headers(OWN_PAGE_HEADERS).header('location', tx.returnTo).send();
   });
 
@@ -222,12 +224,3 @@ function confirmLogout(reply: FastifyReply, url: string) {
       `<!doctype html><html><head><meta charset="utf-8"><title>Sign out</title></head><body><form method="post" action="${action}"><p>Sign out?</p><button type="submit">Sign out</button></form></body></html>\n`,
     );
 }
-
-/** A short, stable, non-reversible user reference for logs. */
-export function userHash(c: Claims): string {
-  return createHashHex(userId(c)).slice(0, 16);
-}
-
-import { createHash } from 'node:crypto';
-
-const createHashHex = (s: string) => createHash('sha256').update(s).digest('hex');

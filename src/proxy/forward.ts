@@ -58,6 +58,10 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
           { event: 'upstream_error', upstream, code: cause?.code ?? (error as { code?: string }).code },
           timedOut ? 'upstream timed out' : 'upstream unavailable',
         );
+        reply.server.metrics?.upstreamError(
+          String(opts.routeConfig?.route ?? 'upstream'),
+          timedOut ? 'timeout' : 'unavailable',
+        );
         reply.send(timedOut ? new UpstreamTimeoutError() : new UpstreamUnavailableError());
       },
     },

@@ -73,10 +73,17 @@ export function tokenPreHandler(
       }
       const auth = request.auth;
       if (!auth) return app.signIn.unauthenticated(request, reply);
+      const started = performance.now();
       const token = await d.tokens.acquire(auth.session.acc, scopes, key);
       request.tokenHeaders = headersFor(token.accessToken);
+      app.metrics?.token(
+        routeOf(request),
+        token.source,
+        token.source === 'l1' ? undefined : (performance.now() - started) / 1000,
+      );
     } catch (err) {
       if (!(err instanceof InteractionRequired)) throw err;
+      app.metrics?.interaction(routeOf(request), err.consent ? 'consent' : 'dead_grant');
       if (err.consent) {
         request.log.info({ event: 'consent_required', reason: err.reason }, 'route needs consent');
         return app.signIn.interactionRequired(request, reply, { scopes: [...scopes] });
@@ -112,6 +119,9 @@ function claimsChallengeHandler(app: FastifyInstance, route: RouteConfig) {
     for (const name of Object.keys(res.headers)) reply.removeHeader(name);
     const claims = Buffer.from(encoded, 'base64').toString('utf8');
     request.log.info({ event: 'claims_challenge', route: route.name }, 'downstream asked for more claims');
+    app.metrics?.interaction(route.name, 'claims');
     return app.signIn.interactionRequired(request, reply, { scopes: [...route.scopes], claims });
   };
 }
+
+const routeOf = (request: FastifyRequest) => request.routeOptions.config.route ?? 'upstream';

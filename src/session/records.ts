@@ -6,7 +6,7 @@
 // effect here. While the store is unavailable, a record already read stays usable up to 5x that bound;
 // a session this replica has not seen gets 503.
 import { LRUCache } from 'lru-cache';
-import type { Claims } from '../auth/claims.js';
+import { type Claims, userHash } from '../auth/claims.js';
 import type { Sealer } from '../token-cache/crypto.js';
 import type { Store } from '../token-cache/store.js';
 
@@ -22,6 +22,8 @@ export interface CachedRecord {
   record: SessionRecord;
   /** Identity headers, computed once per record load. */
   headers: Readonly<Record<string, string>>;
+  /** userHash() of the claims, for log lines. */
+  user: string;
   until: number;
   staleUntil: number;
 }
@@ -78,6 +80,7 @@ export class SessionRecords {
     const entry = {
       record,
       headers: this.headersOf(record),
+      user: userHash(record.c),
       until: now + this.trustMs,
       staleUntil: now + 5 * this.trustMs,
     };

@@ -51,7 +51,15 @@ export const scopesKey = (scopes: readonly string[]) =>
     .join(' ');
 
 export class TokenService {
-  readonly metrics = { l1Hits: 0, storeHits: 0, misses: 0, refreshes: 0, lockWaits: 0, appTokens: 0 };
+  readonly metrics = {
+    l1Hits: 0,
+    storeHits: 0,
+    misses: 0,
+    refreshes: 0,
+    refreshFailures: 0,
+    lockWaits: 0,
+    appTokens: 0,
+  };
   private readonly l1: LRUCache<string, Map<string, L1Entry>>;
   private readonly inflight = new Map<string, Promise<AcquiredToken>>();
   private appClient: ReturnType<Provider['client']> | undefined;
@@ -153,7 +161,12 @@ export class TokenService {
       if (!claims && hasFreshToken(json, id, scopes))
         return await this.silent(account, scopes, key, json, 'store');
       this.metrics.refreshes++;
-      return await this.silent(account, scopes, key, json, 'refresh', claims);
+      try {
+        return await this.silent(account, scopes, key, json, 'refresh', claims);
+      } catch (err) {
+        this.metrics.refreshFailures++;
+        throw err;
+      }
     } finally {
       await release?.().catch(() => undefined); // an expired lock frees itself
     }

@@ -1,0 +1,170 @@
+// Prometheus metrics: what operators alert on. No user identifiers in labels, ever.
+//
+// Hot-path counters are pre-resolved label children (one increment, no label lookup); token and store
+// counters are plain numbers read at scrape time, so they cost nothing per request.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Readiness } from '../health/readiness.js';
+import type { Store } from '../token-cache/store.js';
+import type { TokenService } from '../tokens/token-service.js';
+
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'route' | 'status'>;
+  private readonly duration: Histogram<'route'>;
+  private readonly children = new Map<
+    string,
+    { count: Counter.Internal[]; time: Histogram.Internal<'route'> }
+  >();
+  private readonly signIns: Counter<'result' | 'reason'>;
+  private readonly interactions: Counter<'route' | 'kind'>;
+  private readonly upstreamErrors: Counter<'route' | 'kind'>;
+  private readonly tokenAcquisitions: Counter<'route' | 'source'>;
+  private readonly tokenLatency: Histogram<'source'>;
+
+  constructor(deps: { tokens: TokenService; store: Store; readiness: Readiness }) {
+    const r = this.registry;
+    collectDefaultMetrics({ register: r, prefix: 'authward_' });
+    this.requests = new Counter({
+      name: 'authward_http_requests_total',
+      help: 'Requests answered, by route and status class.',
+      labelNames: ['route', 'status'],
+      registers: [r],
+    });
+    this.duration = new Histogram({
+      name: 'authward_http_request_duration_seconds',
+      help: 'Time to the response, by route.',
+      labelNames: ['route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [r],
+    });
+    this.signIns = new Counter({
+      name: 'authward_sign_ins_total',
+      help: 'Sign-in callbacks, by result and failure reason.',
+      labelNames: ['result', 'reason'],
+      registers: [r],
+    });
+    this.interactions = new Counter({
+      name: 'authward_interaction_required_total',
+      help: 'Requests sent back to sign-in: consent, claims challenge, dead grant.',
+      labelNames: ['route', 'kind'],
+      registers: [r],
+    });
+    this.upstreamErrors = new Counter({
+      name: 'authward_upstream_errors_total',
+      help: 'Upstream or downstream failures, by route and kind (unavailable, timeout).',
+      labelNames: ['route', 'kind'],
+      registers: [r],
+    });
+    this.tokenAcquisitions = new Counter({
+      name: 'authward_token_acquisitions_total',
+      help: 'Access tokens injected, by route and source (l1, store, refresh, app).',
+      labelNames: ['route', 'source'],
+      registers: [r],
+    });
+    this.tokenLatency = new Histogram({
+      name: 'authward_token_acquisition_duration_seconds',
+      help: 'Time to get an access token when it was not in the in-process cache, by source.',
+      labelNames: ['source'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [r],
+    });
+    const { tokens, store, readiness } = deps;
+    const fromCounters = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [r],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    fromCounters(
+      'authward_token_l1_hits_total',
+      'Access tokens served from process memory.',
+      () => tokens.metrics.l1Hits,
+    );
+    fromCounters(
+      'authward_token_store_hits_total',
+      'Access tokens read from the token store.',
+      () => tokens.metrics.storeHits,
+    );
+    fromCounters(
+      'authward_token_misses_total',
+      'Accounts with no token cache entry.',
+      () => tokens.metrics.misses,
+    );
+    fromCounters(
+      'authward_token_refreshes_total',
+      'Refresh-token grants sent to the provider.',
+      () => tokens.metrics.refreshes,
+    );
+    fromCounters(
+      'authward_token_refresh_failures_total',
+      'Refreshes that failed.',
+      () => tokens.metrics.refreshFailures,
+    );
+    fromCounters(
+      'authward_token_lock_waits_total',
+      'Waits for another replica’s refresh.',
+      () => tokens.metrics.lockWaits,
+    );
+    fromCounters(
+      'authward_token_store_errors_total',
+      'Token store operations that failed.',
+      () => store.metrics.errors,
+    );
+    new Gauge({
+      name: 'authward_dependency_up',
+      help: 'Shared dependencies as this replica sees them (1 up, 0 down).',
+      labelNames: ['dependency'],
+      registers: [r],
+      collect() {
+        for (const name of ['tokenStore', 'provider']) {
+          this.set({ dependency: name }, readiness.dependency(name) === 'up' ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'authward_ready',
+      help: '1 when this replica is ready to serve.',
+      registers: [r],
+      collect() {
+        this.set(readiness.ready ? 1 : 0);
+      },
+    });
+  }
+
+  /** One request answered: called from onResponse with the route's name. */
+  request(route: string, status: number, seconds: number): void {
+    let c = this.children.get(route);
+    if (!c) {
+      c = {
+        count: STATUS_CLASSES.map((s) => this.requests.labels(route, s)),
+        time: this.duration.labels(route),
+      };
+      this.children.set(route, c);
+    }
+    c.count[Math.min(4, Math.max(0, Math.floor(status / 100) - 1))]?.inc();
+    c.time.observe(seconds);
+  }
+
+  signIn(result: 'ok' | 'failed', reason = ''): void {
+    this.signIns.inc({ result, reason });
+  }
+
+  interaction(route: string, kind: 'consent' | 'claims' | 'dead_grant' | 'sign_in'): void {
+    this.interactions.inc({ route, kind });
+  }
+
+  upstreamError(route: string, kind: 'unavailable' | 'timeout'): void {
+    this.upstreamErrors.inc({ route, kind });
+  }
+
+  token(route: string, source: string, seconds?: number): void {
+    this.tokenAcquisitions.inc({ route, source });
+    if (seconds !== undefined) this.tokenLatency.observe({ source }, seconds);
+  }
+}
