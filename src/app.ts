@@ -1,6 +1,6 @@
 // buildApp(config): the request pipeline, one stage a line, in the order a request meets them.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { identityHeaders } from './auth/claims.js';
 import { authPlugin } from './auth/plugin.js';
@@ -47,13 +47,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const logger = deps.logger ?? createLogger(config.logging.level, config.logging.pretty);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true, // one access line per request, written in onResponse below
+    // One access line per request, written in onResponse below (with the route and user hash).
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     trustProxy: config.trustProxy as boolean | string[],
     genReqId: (req) => {
       const id = req.headers['x-request-id'];
       return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID();
     },
-    requestIdLogLabel: 'requestId',
     return503OnClosing: true,
     forceCloseConnections: false,
     routerOptions: { maxParamLength: 2048 },
