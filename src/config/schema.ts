@@ -35,7 +35,10 @@ const Seconds = (description: string, dflt: number, max = 31_536_000) =>
   Type.Number({ exclusiveMinimum: 0, maximum: max, default: dflt, description });
 const Key32 = Type.String({ format: 'base64-key32', description: 'A base64-encoded 32-byte key.' });
 const HostPort = Type.Object(
-  { host: Type.String({ minLength: 1 }), port: Type.Integer({ minimum: 1, maximum: 65535 }) },
+  {
+    host: Type.String({ minLength: 1, description: 'Host name or address.' }),
+    port: Type.Integer({ minimum: 1, maximum: 65535, description: 'Port.' }),
+  },
   { additionalProperties: false },
 );
 const Methods = Type.Array(
@@ -272,7 +275,9 @@ const PublicRoute = Type.Object(
 
 const Rule = Type.Object(
   {
-    allowedTenants: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    allowedTenants: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Tenant ids (`tid`) allowed.' }),
+    ),
     allowedUsers: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
         minItems: 1,
@@ -300,7 +305,10 @@ const Authorization = strict(
     ...Rule.properties,
     paths: Type.Array(
       Type.Object(
-        { prefix: Type.String({ format: 'abs-path' }), ...Rule.properties },
+        {
+          prefix: Type.String({ format: 'abs-path', description: 'Path prefix the rule applies to.' }),
+          ...Rule.properties,
+        },
         {
           additionalProperties: false,
           description: 'Extra rules for a path prefix (longest prefix applies).',
