@@ -1,6 +1,11 @@
 // buildApp(config): the request pipeline, one stage a line, in the order a request meets them.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { identityHeaders } from './auth/claims.js';
 import { authPlugin } from './auth/plugin.js';
@@ -61,10 +66,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.decorate('readiness', readiness);
   app.decorateRequest('canonicalPath', '');
 
-  // 1. One canonical path, or 400: nothing downstream ever sees an ambiguous one.
+  // 1. One canonical path and one Host, or 400: nothing downstream ever sees an ambiguous request.
   app.addHook('onRequest', async (request) => {
     const result = canonicalPath(request.url);
     if ('error' in result) throw new BadRequestError(result.error);
+    if (hasDuplicateHost(request.raw.rawHeaders)) throw new BadRequestError('duplicate Host header');
     request.canonicalPath = result.path;
   });
   app.setErrorHandler(errorHandler);
@@ -162,6 +168,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       ),
   });
   return app;
+}
+
+/** Node keeps the first of two Host headers; a front proxy may have routed on the second. */
+function hasDuplicateHost(raw: string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
 }
 
 /** The route name used in logs and metrics. */

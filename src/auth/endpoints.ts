@@ -118,7 +118,9 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
       throw err;
     }
     const claims = claimsFromIdToken(payload as Record<string, unknown>);
-    await endSession(request, false).catch(() => undefined); // never reuse a pre-login session
+    // Never reuse a pre-login session. The same account signing in again (consent, claims challenge,
+    // a second login) keeps the token cache partition redeem() has just written.
+    await endSession(request, false, result.account.homeAccountId).catch(() => undefined);
     const sid = randomBytes(24).toString('base64url');
     const lifetime = d.config.session.lifetime;
     const hint = result.idToken.length <= 2048 ? { h: result.idToken } : {};
@@ -172,7 +174,10 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
 
   app.get(`${prefix}/me`, own, async (request, reply) => {
     const s = request.session.get('d');
-    const rec = s && s.exp > now() ? await d.records.get(s.sid) : null;
+    const t = Date.now() / 1000;
+    // The same rules as the session check: absolute lifetime and idle timeout.
+    const live = s && s.exp > t && t - s.seen <= d.config.session.idleTimeout;
+    const rec = live ? await d.records.get(s.sid) : null;
     if (!s || !rec) return sendError(request, reply, 401, 'unauthenticated', 'sign-in required');
     const c = rec.record.c;
     const user_claims = Object.entries(c).flatMap(([typ, val]) =>
@@ -187,8 +192,15 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
     sendError(request, reply, 404, 'not_found', 'not found'),
   );
 
-  /** Signs the browser's session out everywhere: record, token cache, cookie. Returns the ID token hint. */
-  async function endSession(request: FastifyRequest, clearCookie = true): Promise<string | undefined> {
+  /**
+   * Signs the browser's session out everywhere: record, token cache (unless it is `keepAccount`'s),
+   * cookie. Returns the ID token hint.
+   */
+  async function endSession(
+    request: FastifyRequest,
+    clearCookie = true,
+    keepAccount?: string,
+  ): Promise<string | undefined> {
     const s = request.session.get('d');
     if (clearCookie) request.session.delete(); // (the callback overwrites it instead: delete() cannot be undone)
     if (!s) return undefined;
@@ -198,13 +210,15 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
     } catch {
       /* store down: revoke what we can below */
     }
-    await Promise.allSettled([d.records.delete(s.sid), d.tokens.removeAccount(s.acc.homeAccountId)]).then(
-      (r) => {
-        const failed = r.find((x) => x.status === 'rejected');
-        if (failed)
-          request.log.warn({ event: 'sign_out_incomplete' }, 'token store unavailable during sign-out');
-      },
-    );
+    const account = s.acc.homeAccountId;
+    await Promise.allSettled([
+      d.records.delete(s.sid),
+      account === keepAccount ? undefined : d.tokens.removeAccount(account),
+    ]).then((r) => {
+      const failed = r.find((x) => x.status === 'rejected');
+      if (failed)
+        request.log.warn({ event: 'sign_out_incomplete' }, 'token store unavailable during sign-out');
+    });
     return hint;
   }
 }

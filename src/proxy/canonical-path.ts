@@ -5,7 +5,8 @@
 // - percent-decoding must succeed; NUL, control characters and backslashes are refused;
 // - dot segments (`.`/`..`, in any encoding) and empty segments (`//`) are refused;
 // - encoded or double-encoded `/`, `\` and `.` (`%2f`, `%5c`, `%252e`, ...) are refused;
-// - `;parameters` are dropped from each segment for matching (Tomcat-style servers ignore them).
+// - `;parameters` are dropped from each segment for matching (Tomcat-style servers ignore them);
+//   a segment that is only a parameter (`/a/;x/b`) counts as empty unless it is the last.
 
 export type CanonicalResult = { path: string } | { error: string };
 
@@ -34,7 +35,12 @@ export function canonicalPath(rawUrl: string): CanonicalResult {
   for (let i = 1; i < segments.length; i++) {
     let seg = segments[i] as string;
     const semi = seg.indexOf(';');
-    if (semi !== -1) seg = seg.slice(0, semi);
+    if (semi !== -1) {
+      seg = seg.slice(0, semi);
+      // "/a/;x/b" is "/a//b" without its parameter, and servers that drop parameters merge the slashes
+      // ("/a/b"): refused, or a rule for "/a/b" would not cover it. A trailing one is just "/a/".
+      if (seg === '' && i < segments.length - 1) return { error: 'path must not contain empty segments' };
+    }
     if (seg === '.' || seg === '..') return { error: 'path must not contain dot segments' };
     segments[i] = seg;
   }

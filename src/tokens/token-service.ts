@@ -144,7 +144,7 @@ export class TokenService {
   private async fromStore(account: AccountRef, scopes: readonly string[], key: string, claims?: string) {
     const id = account.homeAccountId;
     let json = await this.loadPartition(id);
-    if (!claims && hasFreshToken(json, id, scopes)) return this.silent(account, scopes, key, json, 'store');
+    if (!claims && hasFreshToken(json, id, scopes)) return this.silent(account, scopes, key, json);
 
     const lock = `lock:${id}`;
     let release = await this.store.tryLock(lock, LOCK_MS);
@@ -153,16 +153,16 @@ export class TokenService {
       this.metrics.lockWaits++;
       await this.store.waitUnlocked(lock, LOCK_MS);
       json = await this.loadPartition(id);
-      if (!claims && hasFreshToken(json, id, scopes)) return this.silent(account, scopes, key, json, 'store');
+      if (!claims && hasFreshToken(json, id, scopes)) return this.silent(account, scopes, key, json);
       release = await this.store.tryLock(lock, LOCK_MS);
     }
     try {
       json = await this.loadPartition(id); // re-read under the lock: a refresh may have just landed
       if (!claims && hasFreshToken(json, id, scopes))
-        return await this.silent(account, scopes, key, json, 'store');
+        return await this.silent(account, scopes, key, json);
       this.metrics.refreshes++;
       try {
-        return await this.silent(account, scopes, key, json, 'refresh', claims);
+        return await this.silent(account, scopes, key, json, claims);
       } catch (err) {
         this.metrics.refreshFailures++;
         throw err;
@@ -177,7 +177,6 @@ export class TokenService {
     scopes: readonly string[],
     key: string,
     json: string,
-    source: 'store' | 'refresh',
     claims?: string,
   ): Promise<AcquiredToken> {
     let changed: string | undefined;
@@ -206,8 +205,12 @@ export class TokenService {
       throw e;
     }
     if (changed) await this.savePartition(account.homeAccountId, changed);
-    if (source === 'store') this.metrics.storeHits++;
-    return this.remember(account.homeAccountId, key, result, source);
+    // Counted by what MSAL did, not by what we expected: a token our (stricter) freshness check turned
+    // down may still be one MSAL serves from cache, and that is no refresh.
+    const served = result.fromCache ? 'store' : 'refresh';
+    if (served === 'store') this.metrics.storeHits++;
+    else this.metrics.refreshes++;
+    return this.remember(account.homeAccountId, key, result, served);
   }
 
   // ---------------------------------------------------------------- app-only tokens

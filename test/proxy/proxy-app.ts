@@ -1,9 +1,12 @@
 // Proxy-test harness: authward in front of the echo upstream with every path public, and a raw-socket client.
 import { connect } from 'node:net';
+import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
 import type { Test } from 'tap';
-import { buildApp } from '../../src/app.js';
+import { type AppDeps, buildApp } from '../../src/app.js';
 import type { Config } from '../../src/config/schema.js';
+import { loggerOptions } from '../../src/logger.js';
 import { testConfig } from '../helpers/config.js';
 
 type Raw = Record<string, unknown>;
@@ -20,18 +23,35 @@ export interface ProxyApp {
  * Every path is public (`/*`), so the tests hold with or without sign-in; the identity
  * provider is an https URL nothing listens on.
  */
-export async function startProxy(t: Test, upstreamUrl: string, overrides: Raw = {}): Promise<ProxyApp> {
+export async function startProxy(
+  t: Test,
+  upstreamUrl: string,
+  overrides: Raw = {},
+  deps: AppDeps = {},
+): Promise<ProxyApp> {
   const config = testConfig({
     publicRoutes: [{ path: '/*' }],
     ...overrides,
     upstream: { url: upstreamUrl, ...((overrides.upstream as Raw) ?? {}) },
   });
-  const app = await buildApp(config);
+  const app = await buildApp(config, deps);
   t.teardown(() => app.close());
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
   return { app, config, url: `http://127.0.0.1:${address.port}`, port: address.port };
+}
+
+/** A logger with authward's options writing parsed JSON lines into `lines`. */
+export function captureLogger(level = 'info') {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: pino(loggerOptions(level, false), sink), lines };
 }
 
 export interface RawResponse {
