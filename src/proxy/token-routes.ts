@@ -72,7 +72,10 @@ export function tokenPreHandler(
         return;
       }
       const auth = request.auth;
-      if (!auth) return app.signIn.unauthenticated(request, reply);
+      // No session past the auth stage means the path is in publicRoutes (request.auth is never set
+      // there, signed in or not): forward without a token. Starting a sign-in here would lock
+      // anonymous users out of public paths and loop signed-in ones (sign-in, back, sign-in, ...).
+      if (!auth) return;
       const started = performance.now();
       const token = await d.tokens.acquire(auth.session.acc, scopes, key);
       request.tokenHeaders = headersFor(token.accessToken);

@@ -6,7 +6,8 @@
 // - a fresh access token in the in-process L1 costs no store round trip; L1 entries end before the
 //   token's renewal point and after at most tokenCache.l1Ttl (the bound for logout on other replicas);
 // - a refresh happens once: single-flight per account+scopes in-process, a short store lock per
-//   account across replicas (others wait, then read the refreshed partition);
+//   account across replicas (others wait, then read the refreshed partition); nobody refreshes
+//   without holding the lock;
 // - a dead grant (invalid_grant, interaction required) deletes the partition (a DEL, no empty shell).
 import type { AccountInfo, AuthenticationResult, ICachePlugin } from '@azure/msal-node';
 import { LRUCache } from 'lru-cache';
@@ -14,6 +15,7 @@ import type { Logger } from 'pino';
 import type { TokenCacheConfig } from '../config/schema.js';
 import type { Sealer } from '../token-cache/crypto.js';
 import type { Store } from '../token-cache/store.js';
+import { ProviderUnavailableError } from '../errors.js';
 import { InteractionRequired, translateMsalError } from './errors.js';
 import type { Provider } from './provider.js';
 
@@ -40,7 +42,7 @@ interface L1Entry {
 }
 
 const MSAL_RENEWAL_MS = 300_000; // MSAL renews 5 minutes before expiry, not configurable
-const LOCK_MS = 15_000;
+const LOCK_MS = 15_000; // at least; longer when the provider timeout is
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 const APP = '\u0000app';
 
@@ -147,23 +149,33 @@ export class TokenService {
     if (!claims && hasFreshToken(json, id, scopes)) return this.silent(account, scopes, key, json);
 
     const lock = `lock:${id}`;
-    let release = await this.store.tryLock(lock, LOCK_MS);
-    if (!release) {
-      // Another replica is refreshing this account: wait for it, then read what it wrote.
-      this.metrics.lockWaits++;
-      await this.store.waitUnlocked(lock, LOCK_MS);
+    // The lock must outlive the refresh it guards (one provider call), or a second replica would
+    // refresh with the same refresh token while the first is still waiting for its answer.
+    const lockMs = Math.max(LOCK_MS, (this.provider.config.timeout + 5) * 1000);
+    const deadline = Date.now() + lockMs;
+    let release = await this.store.tryLock(lock, lockMs);
+    if (!release) this.metrics.lockWaits++;
+    while (!release) {
+      // Another replica (or flight) is refreshing this account: wait for it, then read what it wrote.
+      // Never refresh without the lock: with rotating refresh tokens, two refreshes from the same
+      // refresh token make the provider revoke the whole grant (every replica's user signed out).
+      if (Date.now() >= deadline) {
+        throw new ProviderUnavailableError({ cause: new Error('token refresh lock still held') });
+      }
+      await this.store.waitUnlocked(lock, deadline - Date.now());
       json = await this.loadPartition(id);
       if (!claims && hasFreshToken(json, id, scopes)) return this.silent(account, scopes, key, json);
-      release = await this.store.tryLock(lock, LOCK_MS);
+      release = await this.store.tryLock(lock, lockMs);
     }
     try {
       json = await this.loadPartition(id); // re-read under the lock: a refresh may have just landed
       if (!claims && hasFreshToken(json, id, scopes))
         return await this.silent(account, scopes, key, json);
-      this.metrics.refreshes++;
       try {
         return await this.silent(account, scopes, key, json, claims);
       } catch (err) {
+        // A failed attempt counts as a grant sent (the usual causes are the provider's answers).
+        this.metrics.refreshes++;
         this.metrics.refreshFailures++;
         throw err;
       }

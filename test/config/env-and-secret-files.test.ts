@@ -1,4 +1,5 @@
 // ${VAR} substitution and *File secrets: how Kubernetes and Docker hand authward its secrets.
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} in plain strings is what this file tests
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';

@@ -1,6 +1,7 @@
 // A real downstream API: verifies every bearer token it receives (JWKS signature, iss, aud, scope, expiry).
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, customFetch, type JWTPayload, jwtVerify } from 'jose';
 import type { TestIdp } from './idp.js';
@@ -24,15 +25,37 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** Starts an API for `audience` that requires `scope` in the token's scope/scp claim. */
-export async function startApi(idp: TestIdp, opts: { audience: string; scope?: string }): Promise<TestApi> {
+// GET /download?bytes=N streams N bytes of this 64 KiB pattern (byte k = 31k + 7 mod 256).
+const PATTERN = Buffer.from(Array.from({ length: 64 * 1024 }, (_, k) => (k * 31 + 7) & 0xff));
+
+/** The bytes `GET /download?bytes=n` sends, hashed: hex SHA-256. */
+export function downloadSha256(n: number): string {
+  const hash = createHash('sha256');
+  for (let sent = 0; sent < n; sent += PATTERN.length)
+    hash.update(PATTERN.subarray(0, Math.min(PATTERN.length, n - sent)));
+  return hash.digest('hex');
+}
+
+export interface StartApiOptions {
+  audience: string;
+  scope?: string;
+  /** Serve HTTPS with this certificate (e.g. from test/helpers/tls.ts). */
+  tls?: { cert: string; key: string };
+}
+
+/**
+ * Starts an API for `audience` that requires `scope` in the token's scope/scp claim. Besides the JSON
+ * answer: `/redirect` answers 302 elsewhere; `/download?bytes=N&holdMs=M` streams N bytes, pausing M ms
+ * after the first 64 KiB (so a test can see the first bytes arrive before the last are written).
+ */
+export async function startApi(idp: TestIdp, opts: StartApiOptions): Promise<TestApi> {
   const jwks = createRemoteJWKSet(new URL(idp.jwksUri), {
     [customFetch]: (url: string, init: RequestInit) => idp.fetch(url, { method: init.method ?? 'GET' }),
   });
   const requests: ApiRequest[] = [];
   let challenges: { claims: string; left: number } | undefined;
 
-  const server = http.createServer(async (req, res) => {
+  const handler: http.RequestListener = async (req, res) => {
     const hash = createHash('sha256');
     let bodyLength = 0;
     for await (const chunk of req) {
@@ -79,6 +102,15 @@ export async function startApi(idp: TestIdp, opts: { audience: string; scope?: s
       res.end();
       return;
     }
+    const url = new URL(req.url ?? '/', 'http://api.invalid');
+    if (url.pathname.endsWith('/download')) {
+      await download(
+        res,
+        Number(url.searchParams.get('bytes') ?? 0),
+        Number(url.searchParams.get('holdMs') ?? 0),
+      );
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(
       JSON.stringify({
@@ -89,11 +121,12 @@ export async function startApi(idp: TestIdp, opts: { audience: string; scope?: s
         bodySha256: record.bodySha256,
       }),
     );
-  });
+  };
+  const server = opts.tls ? https.createServer(opts.tls, handler) : http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     requests,
     challengeNext: (claims, count = 1) => {
       challenges = { claims, left: count };
@@ -103,4 +136,29 @@ export async function startApi(idp: TestIdp, opts: { audience: string; scope?: s
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+async function download(res: http.ServerResponse, total: number, holdMs: number): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/octet-stream' }); // chunked: no length known upfront
+  for (let sent = 0; sent < total && !res.destroyed; sent += PATTERN.length) {
+    const more = res.write(PATTERN.subarray(0, Math.min(PATTERN.length, total - sent)));
+    if (sent === 0 && holdMs > 0) await new Promise((r) => setTimeout(r, holdMs));
+    else if (!more && !(await drained(res))) return;
+  }
+  res.end();
+}
+
+/** Waits for 'drain'; false when the client went away instead. */
+function drained(res: http.ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onDrain = () => {
+      res.off('close', onClose);
+      resolve(true);
+    };
+    const onClose = () => {
+      res.off('drain', onDrain);
+      resolve(false);
+    };
+    res.once('drain', onDrain).once('close', onClose);
+  });
 }

@@ -178,7 +178,10 @@ t.test('the client’s own Authorization passes (only proxy credentials are hop-
     'Proxy_Authorization: Basic dW5kZXJzY29yZQ==',
   ]);
   t.equal(echo.headers.authorization, 'Bearer app-token');
-  t.notOk(JSON.stringify(echo.rawHeaders).includes('dW5kZXJzY29yZQ'), 'the underscore spelling is dropped too');
+  t.notOk(
+    JSON.stringify(echo.rawHeaders).includes('dW5kZXJzY29yZQ'),
+    'the underscore spelling is dropped too',
+  );
 });
 
 t.test('authward’s own cookies are removed, the application’s kept', async (t) => {

@@ -108,7 +108,12 @@ t.test('a 50 MB upload streams to the upstream intact', async (t) => {
 t.test('a 50 MB chunked upload (no content-length) streams intact', async (t) => {
   const body = generatedBody(SIZE);
   const { result: echo, growth } = await rssGrowthDuring(async () => {
-    const res = await send('POST', `${proxy.url}/upload`, { 'content-type': 'application/x-data' }, body.stream);
+    const res = await send(
+      'POST',
+      `${proxy.url}/upload`,
+      { 'content-type': 'application/x-data' },
+      body.stream,
+    );
     return JSON.parse(await readAll(res)) as EchoBody;
   });
   t.equal(echo.headers['transfer-encoding'], 'chunked');

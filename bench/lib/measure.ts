@@ -1,0 +1,143 @@
+// One scenario under load: warm-up, a measured wrk run with the proxy's CPU and RSS read from /proc, a latency run.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { backendStats } from './peers.js';
+import {
+  cpuSeconds,
+  machineUserSeconds,
+  RssSampler,
+  selfAndReapedUserSeconds,
+  treeOf,
+} from './proc-stats.js';
+import type { Settings } from './settings.js';
+import { runWrk, type WrkResult, wrkErrors } from './wrk.js';
+
+export interface LoadTarget {
+  /** Full URL wrk requests. */
+  url: string;
+  /** Root pid of the proxy's process tree (nginx: the master); undefined for direct access. */
+  proxyPid?: number;
+  headers?: string[];
+  /** lua/cookies.lua with its arguments instead of lua/report.lua. */
+  cookieScript?: { script: string; args: string[] };
+}
+
+export interface Measurement {
+  rps: number;
+  requests: number;
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  errors: number;
+  wrk: WrkResult;
+  /** Peak RSS of the proxy's process tree over warm-up and measured run. */
+  peakRssMiB: number | null;
+  /** The proxy's user + system CPU over the measured run, per request and in % of one core. */
+  cpuUsPerReq: number | null;
+  cpuPct: number | null;
+  /** Backend requests per wrk request (>= 1: every counted response came from the backend). */
+  backendHitsPerReq: number;
+  newBackendConns: number;
+  redisUsPerReq: number | null;
+  redisCallsPerReq: number | null;
+  /** User CPU of processes that are not this run's, in % of one core (other tenants of the machine). */
+  otherPct: number;
+  /** One connection, one thread: latency without queueing. */
+  lat1: { rps: number; p50_ms: number; p99_ms: number; max_ms: number; errors: number } | null;
+}
+
+export interface MeasureDeps {
+  settings: Settings;
+  wrk: string;
+  reportScript: string;
+  backendUrl: string;
+  backendPid: number;
+  redis?: { pid: number; client: Redis };
+}
+
+async function redisCommands(client: Redis): Promise<number> {
+  const info = await client.info('stats');
+  return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? 0);
+}
+
+/** Waits (at most quietWaitS) until other processes use less than 30 % of a core. */
+async function waitQuiet(maxS: number): Promise<void> {
+  const deadline = Date.now() + maxS * 1000;
+  while (Date.now() < deadline) {
+    const m0 = machineUserSeconds();
+    const s0 = selfAndReapedUserSeconds();
+    await sleep(500);
+    if ((machineUserSeconds() - m0 - (selfAndReapedUserSeconds() - s0)) / 0.5 < 0.3) return;
+  }
+}
+
+export async function measure(d: MeasureDeps, t: LoadTarget): Promise<Measurement> {
+  const s = d.settings;
+  const wrkRun = (seconds: number, threads: number, conns: number) =>
+    runWrk({
+      wrk: d.wrk,
+      url: t.url,
+      threads,
+      conns,
+      seconds,
+      script: t.cookieScript?.script ?? d.reportScript,
+      ...(t.cookieScript ? { scriptArgs: t.cookieScript.args } : {}),
+      ...(t.headers ? { headers: t.headers } : {}),
+    });
+  await waitQuiet(s.quietWaitS);
+  const proxyPids = t.proxyPid === undefined ? [] : treeOf(t.proxyPid);
+  const sampler = proxyPids.length > 0 ? new RssSampler(proxyPids, s.sampleMs) : undefined;
+  if (s.warmup > 0) await wrkRun(s.warmup, s.threads, s.conns);
+
+  const ours = [...proxyPids, d.backendPid, ...(d.redis ? [d.redis.pid] : [])];
+  const before = {
+    at: process.hrtime.bigint(),
+    proxy: cpuSeconds(proxyPids),
+    all: cpuSeconds(ours).user,
+    self: selfAndReapedUserSeconds(),
+    machine: machineUserSeconds(),
+    redis: d.redis ? cpuSeconds([d.redis.pid]).total : 0,
+    redisCalls: d.redis ? await redisCommands(d.redis.client) : 0,
+    backend: await backendStats(d.backendUrl),
+  };
+  const w = await wrkRun(s.duration, s.threads, s.conns);
+  const wall = Number(process.hrtime.bigint() - before.at) / 1e9;
+  const proxyCpu = cpuSeconds(proxyPids).total - before.proxy.total;
+  const otherUser =
+    machineUserSeconds() -
+    before.machine -
+    (cpuSeconds(ours).user - before.all) -
+    (selfAndReapedUserSeconds() - before.self);
+  const redisCpu = d.redis ? cpuSeconds([d.redis.pid]).total - before.redis : 0;
+  // The first INFO is itself counted in the second one.
+  const redisCalls = d.redis ? (await redisCommands(d.redis.client)) - before.redisCalls - 1 : 0;
+  const backend = await backendStats(d.backendUrl);
+  const peak = sampler?.stop();
+
+  let lat1: Measurement['lat1'] = null;
+  if (s.latDuration > 0) {
+    const l = await wrkRun(s.latDuration, 1, 1);
+    lat1 = { rps: l.rps, p50_ms: l.p50_ms, p99_ms: l.p99_ms, max_ms: l.lat_max_ms, errors: wrkErrors(l) };
+  }
+  const perReq = (sec: number) => (w.requests > 0 ? (sec * 1e6) / w.requests : null);
+  return {
+    rps: w.rps,
+    requests: w.requests,
+    p50_ms: w.p50_ms,
+    p90_ms: w.p90_ms,
+    p99_ms: w.p99_ms,
+    max_ms: w.lat_max_ms,
+    errors: wrkErrors(w),
+    wrk: w,
+    peakRssMiB: peak === undefined ? null : peak / 1024,
+    cpuUsPerReq: proxyPids.length > 0 ? perReq(proxyCpu) : null,
+    cpuPct: proxyPids.length > 0 ? (proxyCpu / wall) * 100 : null,
+    backendHitsPerReq: w.requests > 0 ? (backend.requests - before.backend.requests) / w.requests : 0,
+    newBackendConns: backend.connections - before.backend.connections,
+    redisUsPerReq: d.redis ? perReq(redisCpu) : null,
+    redisCallsPerReq: d.redis && w.requests > 0 ? Math.max(0, redisCalls) / w.requests : null,
+    otherPct: Math.max(0, (otherUser / wall) * 100),
+    lat1,
+  };
+}

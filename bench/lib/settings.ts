@@ -1,0 +1,89 @@
+// Run settings from the environment (defaults keep a full run under 5 minutes) and the repository's paths.
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// This file runs from .bench-build/bench/lib/: the checkout is three levels up.
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const BENCH = join(ROOT, 'bench');
+
+const num = (name: string, dflt: number): number => {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v.replace(/s$/, ''));
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}=${v}: expected a non-negative number`);
+  return n;
+};
+
+export const ALL_SCENARIOS = ['1', '2', '3', '4', '5', '6', '7', '8', '9a', '9b', '10'] as const;
+/** Not in the default set: scenario 7's route with the memory token cache (10's single-session twin). */
+export const EXTRA_SCENARIOS = ['7m'] as const;
+export type ScenarioId = (typeof ALL_SCENARIOS)[number] | (typeof EXTRA_SCENARIOS)[number];
+
+function scenarios(): ScenarioId[] {
+  const raw = process.env.SCENARIOS?.trim();
+  if (!raw) return [...ALL_SCENARIOS];
+  const known = new Set<string>([...ALL_SCENARIOS, ...EXTRA_SCENARIOS]);
+  const picked = raw.split(/[\s,]+/).filter(Boolean);
+  const bad = picked.filter((s) => !known.has(s));
+  if (bad.length > 0)
+    throw new Error(`SCENARIOS: unknown ${bad.join(', ')} (known: ${[...known].join(' ')})`);
+  return picked as ScenarioId[];
+}
+
+export interface Settings {
+  duration: number;
+  warmup: number;
+  /** Latency run at one connection (0: skipped). */
+  latDuration: number;
+  threads: number;
+  conns: number;
+  scenarios: ScenarioId[];
+  users: number;
+  usersBudgetS: number;
+  signInConcurrency: number;
+  accounts: number;
+  bodyBytes: number;
+  sampleMs: number;
+  quietWaitS: number;
+  logLevel: string;
+  build: 'auto' | 'always' | 'never';
+  runId: string;
+  runDir: string;
+  resultsDir: string;
+}
+
+export function loadSettings(): Settings {
+  const runId =
+    process.env.RUN_ID ??
+    new Date()
+      .toISOString()
+      .replace(/[:.]/g, '-')
+      .replace(/-\d{3}Z$/, 'Z');
+  const resultsDir = process.env.RESULTS_DIR ?? join(BENCH, 'results');
+  const runDir = join(resultsDir, runId);
+  mkdirSync(runDir, { recursive: true });
+  const build = process.env.BENCH_BUILD ?? 'auto';
+  if (build !== 'auto' && build !== 'always' && build !== 'never')
+    throw new Error(`BENCH_BUILD=${build}: auto, always or never`);
+  return {
+    duration: num('DURATION', 8),
+    warmup: num('WARMUP', 2),
+    latDuration: num('LAT_DURATION', 2),
+    threads: num('THREADS', 2),
+    conns: num('CONNS', 64),
+    scenarios: scenarios(),
+    users: num('USERS', 10_000),
+    usersBudgetS: num('USERS_BUDGET_S', 75),
+    signInConcurrency: Math.max(1, num('SIGNIN_CONCURRENCY', 16)),
+    accounts: num('ACCOUNTS', 100_000),
+    bodyBytes: num('BODY_BYTES', 1024),
+    sampleMs: num('SAMPLE_MS', 200),
+    quietWaitS: num('QUIET_WAIT_S', 5),
+    logLevel: process.env.LOG_LEVEL ?? 'warn',
+    build,
+    runId,
+    runDir,
+    resultsDir,
+  };
+}
