@@ -67,11 +67,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.decorateRequest('canonicalPath', '');
 
   // 1. One canonical path and one Host, or 400: nothing downstream ever sees an ambiguous request.
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const result = canonicalPath(request.url);
     if ('error' in result) throw new BadRequestError(result.error);
     if (hasDuplicateHost(request.raw.rawHeaders)) throw new BadRequestError('duplicate Host header');
     request.canonicalPath = result.path;
+    reply.header('x-request-id', request.id);
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {

@@ -62,13 +62,16 @@ async function main(argv: string[]): Promise<number> {
   const app = await buildApp(config, { logger });
   closeWithGrace(
     {
-      delay: config.shutdownGraceSeconds * 1000,
+      delay: (config.shutdownDelaySeconds + config.shutdownGraceSeconds) * 1000,
       logger: { error: (m: unknown) => logger.error({ event: 'shutdown' }, String(m)) },
     },
     async ({ signal, err }) => {
       if (err) logger.error({ err, event: 'shutdown' }, 'shutting down after an error');
       else logger.info({ event: 'shutdown', signal }, 'shutting down: draining in-flight requests');
       app.readiness.drain();
+      if (config.shutdownDelaySeconds > 0) {
+        await new Promise((resolve) => setTimeout(resolve, config.shutdownDelaySeconds * 1000));
+      }
       // server.close() ends the connections idle at that moment; a keep-alive connection whose request
       // finishes later stays open (clients hold it) and would keep the process up until the grace
       // period kills it with exit 1. So close each connection as soon as it falls idle.

@@ -31,7 +31,7 @@ export function signInFlow(o: SignInOptions) {
     const scopes = extra.scopes ?? [];
     const tx = o.transactions.begin(request, reply, {
       verifier,
-      returnTo: safeReturnTo(returnTo, o.origin),
+      returnTo: fitReturnTo(safeReturnTo(returnTo, o.origin)),
       scopes,
       ...(extra.claims ? { claims: extra.claims } : {}),
     });
@@ -87,3 +87,13 @@ export function signInFlow(o: SignInOptions) {
 }
 
 export type SignInFlow = ReturnType<typeof signInFlow>;
+
+// The transaction cookie is about 1.5 times its contents once sealed and encoded, and browsers drop a
+// cookie over 4096 bytes (the callback would then fail): a longer target keeps only its path.
+const MAX_RETURN_TO = 2000;
+
+function fitReturnTo(target: string): string {
+  if (target.length <= MAX_RETURN_TO) return target;
+  const path = target.replace(/[?#][\s\S]*$/, '');
+  return path.length <= MAX_RETURN_TO ? path : '/';
+}

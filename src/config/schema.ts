@@ -355,6 +355,13 @@ export const ConfigSchema = Type.Object(
       description: 'Trust X-Forwarded-* from: false, true (any), a hop count, or a list of addresses/CIDRs.',
     }),
     shutdownGraceSeconds: Seconds('On SIGTERM, how long in-flight requests may finish.', 10, 600),
+    shutdownDelaySeconds: Type.Number({
+      minimum: 0,
+      maximum: 300,
+      default: 0,
+      description:
+        'On SIGTERM, how long to keep serving while /readyz answers 503, so load balancers stop sending first.',
+    }),
     health: Health,
     identity: Identity,
     session: Session,

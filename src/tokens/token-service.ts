@@ -13,9 +13,9 @@ import type { AccountInfo, AuthenticationResult, ICachePlugin } from '@azure/msa
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { TokenCacheConfig } from '../config/schema.js';
+import { ProviderUnavailableError } from '../errors.js';
 import type { Sealer } from '../token-cache/crypto.js';
 import type { Store } from '../token-cache/store.js';
-import { ProviderUnavailableError } from '../errors.js';
 import { InteractionRequired, translateMsalError } from './errors.js';
 import type { Provider } from './provider.js';
 
@@ -169,8 +169,7 @@ export class TokenService {
     }
     try {
       json = await this.loadPartition(id); // re-read under the lock: a refresh may have just landed
-      if (!claims && hasFreshToken(json, id, scopes))
-        return await this.silent(account, scopes, key, json);
+      if (!claims && hasFreshToken(json, id, scopes)) return await this.silent(account, scopes, key, json);
       try {
         return await this.silent(account, scopes, key, json, claims);
       } catch (err) {
