@@ -93,7 +93,8 @@ async function main(): Promise<number> {
 
   const tables = renderTables(rows);
   const targets = checkTargets(rows);
-  const text = `${tables}\n\nTargets:\n${renderTargets(targets)}\n`;
+  const notes = rows.flatMap((r) => r.notes.map((n) => `  ${r.id}: ${n}`));
+  const text = `${tables}\n${notes.length > 0 ? `\nNotes:\n${notes.join('\n')}\n` : ''}\nTargets:\n${renderTargets(targets)}\n`;
   process.stdout.write(`\n${text}`);
   const file = join(s.resultsDir, `${s.runId}.json`);
   writeFileSync(

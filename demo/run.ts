@@ -109,6 +109,7 @@ async function main(): Promise<void> {
     );
     say(`  sign-in pages http://${HOST}:${ports.oidcLogin} (plain http: no certificate to trust)`);
     say(`  metrics http://${HOST}:${ports.metrics}/metrics`);
+    say(`  Files:       ${tmp} (authward.yaml, the CA; removed on exit)`);
     say('  Ctrl-C stops everything.');
     say(`  [demo] pids ${children.list.map((c) => `${c.name}=${c.process.pid}`).join(' ')}`);
     say();

@@ -68,11 +68,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   // 1. One canonical path and one Host, or 400: nothing downstream ever sees an ambiguous request.
   app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
     const result = canonicalPath(request.url);
     if ('error' in result) throw new BadRequestError(result.error);
     if (hasDuplicateHost(request.raw.rawHeaders)) throw new BadRequestError('duplicate Host header');
     request.canonicalPath = result.path;
-    reply.header('x-request-id', request.id);
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {

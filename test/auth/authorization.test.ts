@@ -11,7 +11,11 @@ for (const mode of ['oidc', 'aad'] as const) {
     t.teardown(() => idp.close());
     const upstream = await startUpstream();
     t.teardown(() => upstream.close());
-    idp.setUser('admin', { email: 'Admin@Example.com', roles: ['App.Admin', 'App.User'], groups: ['g-staff'] });
+    idp.setUser('admin', {
+      email: 'Admin@Example.com',
+      roles: ['App.Admin', 'App.User'],
+      groups: ['g-staff'],
+    });
     idp.setUser('user', { email: 'user@example.com', roles: ['App.User'], groups: ['g-staff'] });
     idp.setUser('outsider', { email: 'out@example.com', roles: ['App.User'], groups: ['g-staff'] });
     idp.setUser('nogroups', { email: 'nog@example.com', roles: ['App.User'] });
@@ -56,20 +60,35 @@ for (const mode of ['oidc', 'aad'] as const) {
     });
     t.teardown(() => aw.close());
 
-    await t.test('a role rule on /admin: allowed for the role, denied for others in any spelling', async (t) => {
-      const admin = await as(aw, 'admin');
-      t.equal(admin.landing, 200, 'admin lands on /');
-      for (const p of ['/admin', '/admin/', '/admin/settings', '/ADMIN/x']) {
-        t.equal(await statusOf(t, aw, admin.b, p), 200, `admin: ${p}`);
-      }
-      const user = await as(aw, 'user');
-      t.equal(user.landing, 200, 'user lands on /');
-      for (const p of ['/admin', '/admin/', '/admin/settings', '/ADMIN', '/Admin/settings', '/%61dmin', '/admin;x=1']) {
-        t.equal(await statusOf(t, aw, user.b, p), 403, `user: ${p} denied`);
-      }
-      t.equal(await statusOf(t, aw, user.b, '/administrator'), 200, 'a sibling of the prefix is not under it');
-      t.equal(await statusOf(t, aw, user.b, '/reports/q1'), 200, 'another path rule the user meets');
-    });
+    await t.test(
+      'a role rule on /admin: allowed for the role, denied for others in any spelling',
+      async (t) => {
+        const admin = await as(aw, 'admin');
+        t.equal(admin.landing, 200, 'admin lands on /');
+        for (const p of ['/admin', '/admin/', '/admin/settings', '/ADMIN/x']) {
+          t.equal(await statusOf(t, aw, admin.b, p), 200, `admin: ${p}`);
+        }
+        const user = await as(aw, 'user');
+        t.equal(user.landing, 200, 'user lands on /');
+        for (const p of [
+          '/admin',
+          '/admin/',
+          '/admin/settings',
+          '/ADMIN',
+          '/Admin/settings',
+          '/%61dmin',
+          '/admin;x=1',
+        ]) {
+          t.equal(await statusOf(t, aw, user.b, p), 403, `user: ${p} denied`);
+        }
+        t.equal(
+          await statusOf(t, aw, user.b, '/administrator'),
+          200,
+          'a sibling of the prefix is not under it',
+        );
+        t.equal(await statusOf(t, aw, user.b, '/reports/q1'), 200, 'another path rule the user meets');
+      },
+    );
 
     await t.test('allowedUsers: case-insensitive email; anyone else is denied everywhere', async (t) => {
       const outsider = await as(aw, 'outsider');
@@ -93,7 +112,9 @@ for (const mode of ['oidc', 'aad'] as const) {
       const strict = await startApp({
         idp,
         upstreamUrl: upstream.url,
-        overrides: { authorization: { requiredGroups: ['g-staff'], requiredRoles: ['App.Admin', 'App.Owner'] } },
+        overrides: {
+          authorization: { requiredGroups: ['g-staff'], requiredRoles: ['App.Admin', 'App.Owner'] },
+        },
       });
       t.teardown(() => strict.close());
       t.equal((await as(strict, 'admin')).landing, 200, 'group and one of the roles');

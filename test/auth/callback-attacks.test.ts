@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { startApp } from '../helpers/app.js';
-import { Browser, signIn } from '../helpers/browser.js';
+import { type Browser, signIn } from '../helpers/browser.js';
 import { type IdTokenTamper, startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { authorizeOnly, CapturingBrowser, KeyedStore } from './harness.js';
@@ -148,10 +148,7 @@ for (const mode of ['oidc', 'aad'] as const) {
       ['no nonce', ({ payload }) => ({ payload: { ...payload, nonce: undefined } })],
       ['wrong audience', ({ payload }) => ({ payload: { ...payload, aud: 'someone-else' } })],
       ['wrong issuer', ({ payload }) => ({ payload: { ...payload, iss: 'https://evil.example/' } })],
-      [
-        'expired',
-        ({ payload }) => ({ payload: { ...payload, iat: nowS() - 7200, exp: nowS() - 3600 } }),
-      ],
+      ['expired', ({ payload }) => ({ payload: { ...payload, iat: nowS() - 7200, exp: nowS() - 3600 } })],
       ['not yet valid', ({ payload }) => ({ payload: { ...payload, nbf: nowS() + 3600 } })],
       ['signed by another key (same kid)', ({ payload }) => ({ payload, signWith: 'other-key' })],
       [
@@ -177,7 +174,9 @@ for (const mode of ['oidc', 'aad'] as const) {
           400,
           `${name}: 400`,
           MSAL_NONCE.has(name)
-            ? { todo: 'MSAL nonce_mismatch is translated to ProviderUnavailable (503) in src/tokens/errors.ts' }
+            ? {
+                todo: 'MSAL nonce_mismatch is translated to ProviderUnavailable (503) in src/tokens/errors.ts',
+              }
             : {},
         );
         t.equal(upstream.requests.length, seen, `${name}: nothing reached the upstream`);

@@ -59,7 +59,11 @@ for (const mode of ['oidc', 'aad'] as const) {
         idp,
         upstreamUrl: upstream.url,
         overrides: {
-          identity: { clientId: idp.clients.assertion.clientId, clientSecret: undefined, clientAssertionFile },
+          identity: {
+            clientId: idp.clients.assertion.clientId,
+            clientSecret: undefined,
+            clientAssertionFile,
+          },
         },
       });
       t.teardown(() => aw.close());
@@ -68,7 +72,10 @@ for (const mode of ['oidc', 'aad'] as const) {
       t.ok(first.signedIn, 'signed in with the first assertion');
 
       // The platform rotates the file: an expired token there now must make redemption fail...
-      await writeFile(clientAssertionFile, await idp.clients.assertion.makeAssertion({ expiresInSeconds: -60 }));
+      await writeFile(
+        clientAssertionFile,
+        await idp.clients.assertion.makeAssertion({ expiresInSeconds: -60 }),
+      );
       const errorsBefore = idp.counters.tokenErrors;
       const stale = await signInOnce(aw.url, 'bob');
       t.not(stale.status, 200, 'an expired assertion in the file: no sign-in');

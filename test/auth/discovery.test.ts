@@ -74,7 +74,9 @@ for (const mode of ['oidc', 'aad'] as const) {
     await live.body.dump();
     t.equal(live.statusCode, 200, '/healthz: alive');
 
-    const nav = await request(`${url}/page`, { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } });
+    const nav = await request(`${url}/page`, {
+      headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' },
+    });
     const navBody = await nav.body.text();
     t.equal(nav.statusCode, 503, 'a sign-in attempt gets 503');
     t.match(navBody, /identity provider unavailable/);

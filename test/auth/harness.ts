@@ -20,7 +20,8 @@ export class KeyedStore extends MemoryStore {
   /** Keys with this prefix that still hold a value (e.g. 'acct:' token partitions, 'sess:' records). */
   async live(prefix: string): Promise<string[]> {
     const out: string[] = [];
-    for (const key of this.written) if (key.startsWith(prefix) && (await this.get(key)) !== null) out.push(key);
+    for (const key of this.written)
+      if (key.startsWith(prefix) && (await this.get(key)) !== null) out.push(key);
     return out;
   }
 }

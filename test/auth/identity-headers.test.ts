@@ -161,7 +161,10 @@ for (const mode of ['oidc', 'aad'] as const) {
       const seen = JSON.parse(first) as { headers: Headers; rawHeaders: string[] };
       t.equal(seen.headers['x-forwarded-user'], aliceId, 'WebSocket: the real user');
       t.same(
-        (seen.headers.cookie ?? '').split('; ').map((c) => c.split('=')[0]).sort(),
+        (seen.headers.cookie ?? '')
+          .split('; ')
+          .map((c) => c.split('=')[0])
+          .sort(),
         ['app', 'authwardish'],
         'WebSocket: only the app cookies',
       );
@@ -173,7 +176,11 @@ for (const mode of ['oidc', 'aad'] as const) {
       const { headers: h, rawHeaders } = await echo(b, `${aw.url}/zoe`);
       t.equal(h['x-forwarded-preferred-username'], 'Zo%C3%AB%2541%0D%0AX-Evil: 1');
       t.equal(h['x-ms-client-principal-name'], 'Zo%C3%AB%2541%0D%0AX-Evil: 1');
-      t.equal(decodeURIComponent(h['x-forwarded-preferred-username'] as string), evil, 'decodes to the claim');
+      t.equal(
+        decodeURIComponent(h['x-forwarded-preferred-username'] as string),
+        evil,
+        'decodes to the claim',
+      );
       t.notOk('x-evil' in h, 'no injected header');
       t.notOk(
         rawHeaders.some((v) => /[\r\n]/.test(v)),
@@ -191,7 +198,12 @@ for (const mode of ['oidc', 'aad'] as const) {
       t.teardown(() => noForwarded.close());
       const b1 = await signedIn(noForwarded, 'alice');
       const r1 = await echo(b1, `${noForwarded.url}/x`);
-      for (const n of ['x-forwarded-user', 'x-forwarded-email', 'x-forwarded-groups', 'x-forwarded-preferred-username']) {
+      for (const n of [
+        'x-forwarded-user',
+        'x-forwarded-email',
+        'x-forwarded-groups',
+        'x-forwarded-preferred-username',
+      ]) {
         t.notOk(n in r1.headers, `forwarded off: ${n} absent`);
       }
       t.equal(r1.headers['x-ms-client-principal-id'], aliceId, 'the other family still arrives');

@@ -1,6 +1,7 @@
 // Sign-out: same-origin only, ends the session on every replica and the cached tokens, then the provider's logout.
-import t, { type Test } from 'tap';
+
 import { decodeJwt } from 'jose';
+import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { Browser, parseForms, signIn } from '../helpers/browser.js';
@@ -131,7 +132,10 @@ for (const mode of ['oidc', 'aad'] as const) {
       // The user confirms: a same-origin POST from the page signs out.
       if (form) {
         const done = await b.submitForm(form, page.url);
-        t.ok(done.hops.some((h) => h.startsWith(idp.origin)), 'on to the provider');
+        t.ok(
+          done.hops.some((h) => h.startsWith(idp.origin)),
+          'on to the provider',
+        );
       }
       t.equal(await me(b), 401, 'confirmed: signed out');
     });

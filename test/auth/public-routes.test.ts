@@ -28,7 +28,16 @@ t.test('matcher: prefixes end at a segment boundary and are case-sensitive', asy
   for (const p of ['/static', '/static/', '/static/app.js', '/static/a/b/c.css', '/assets', '/assets/x']) {
     t.ok(pub('GET', p), `public: ${p}`);
   }
-  for (const p of ['/staticfoo', '/static.js', '/Static/x', '/STATIC/x', '/x/static/y', '/assetsx', '/', '']) {
+  for (const p of [
+    '/staticfoo',
+    '/static.js',
+    '/Static/x',
+    '/STATIC/x',
+    '/x/static/y',
+    '/assetsx',
+    '/',
+    '',
+  ]) {
     t.notOk(pub('GET', p), `not public: ${p}`);
   }
   t.ok(m([{ path: '/*' }])('GET', '/anything'), '"/*" makes everything public');
@@ -128,7 +137,11 @@ for (const mode of ['oidc', 'aad'] as const) {
     t.ok(String(nav.headers.location).startsWith(idp.discovery.authorization_endpoint));
 
     for (const method of ['POST', 'PUT', 'DELETE', 'HEAD']) {
-      const res = await rawRequest(aw.url, '/open', { method, headers: api, body: method === 'HEAD' ? undefined : '{}' });
+      const res = await rawRequest(aw.url, '/open', {
+        method,
+        headers: api,
+        body: method === 'HEAD' ? undefined : '{}',
+      });
       t.equal(res.status, 401, `${method} /open is not public`);
     }
     t.same(

@@ -126,15 +126,18 @@ for (const mode of ['oidc', 'aad'] as const) {
 
     t.equal(upstream.requests.length, 0, 'the upstream saw none of it');
 
-    await t.test('loginUrl from a 401 signs in and returns to the API path; then the upgrade works', async () => {
-      const { loginUrl } = await expect401('GET', { accept: 'application/json' }, '/api/items?page=2');
-      const browser = new Browser({ ca: idp.caPem });
-      t.teardown(() => browser.close());
-      const page = await signIn(browser, `${aw.url}${loginUrl}`, { login: 'alice' });
-      t.equal(page.status, 200);
-      t.equal(page.url, `${aw.url}/api/items?page=2`);
-      const cookie = browser.cookieHeader(`${aw.url}/ws`) ?? '';
-      t.equal(await upgrade(port, '/ws', { Cookie: cookie }), 101, 'control: with a session, 101');
-    });
+    await t.test(
+      'loginUrl from a 401 signs in and returns to the API path; then the upgrade works',
+      async () => {
+        const { loginUrl } = await expect401('GET', { accept: 'application/json' }, '/api/items?page=2');
+        const browser = new Browser({ ca: idp.caPem });
+        t.teardown(() => browser.close());
+        const page = await signIn(browser, `${aw.url}${loginUrl}`, { login: 'alice' });
+        t.equal(page.status, 200);
+        t.equal(page.url, `${aw.url}/api/items?page=2`);
+        const cookie = browser.cookieHeader(`${aw.url}/ws`) ?? '';
+        t.equal(await upgrade(port, '/ws', { Cookie: cookie }), 101, 'control: with a session, 101');
+      },
+    );
   });
 }

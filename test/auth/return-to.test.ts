@@ -122,7 +122,8 @@ t.test('same-origin targets are kept as a path', async (t) => {
 });
 
 t.test('non-strings are refused', async (t) => {
-  for (const v of [undefined, null, 42, ['/x'], { toString: () => '/x' }]) t.equal(safeReturnTo(v, ORIGIN), '/');
+  for (const v of [undefined, null, 42, ['/x'], { toString: () => '/x' }])
+    t.equal(safeReturnTo(v, ORIGIN), '/');
 });
 
 t.test('nothing this function returns leaves the origin (property over the whole corpus)', async (t) => {

@@ -10,7 +10,7 @@ import { rawConfig } from '../helpers/config.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { startCli } from './cli-process.js';
 
-const GRACE_SECONDS = 5;
+const GRACE_SECONDS = 8;
 const COOKIE_SECRET = 'cookie-secret-4b1f0c';
 const AUTHORIZATION_SECRET = 'bearer-secret-9e2d77';
 const secretHeaders = {
@@ -91,8 +91,12 @@ t.test('SIGTERM drains: in-flight finishes, readiness and new connections go, ex
   t.equal(plain.statusCode, 200);
   await plain.body.dump();
 
+  const startedAt = Date.now();
   const inFlight = request(`${base}/slow?ms=1500`, { headers: secretHeaders });
-  await new Promise((r) => setTimeout(r, 200));
+  // SIGTERM 200 ms in, and never before the request is on its way upstream (a loaded machine is slow).
+  while (!upstream.requests.some((r) => r.url.startsWith('/slow')) || Date.now() - startedAt < 200) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
   const sentAt = Date.now();
   child.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 100));

@@ -54,6 +54,11 @@ t.test('claims challenges from a downstream API', async (t) => {
       'the provider received the claims',
     );
     t.equal(orders.requests.length - before, 2, 'the API saw the challenged call and the retried one');
+    t.not(
+      orders.requests.at(-1)?.headers.authorization,
+      orders.requests.at(-2)?.headers.authorization,
+      'the retry carried a new token, not the challenged one',
+    );
     t.equal(done.url, target, 'back on the URL');
     t.equal(done.status, 200, 'the API accepted the new token');
     t.equal(orders.requests.at(-1)?.claims?.sub, 'gina');
@@ -85,10 +90,12 @@ t.test('claims challenges from a downstream API', async (t) => {
     );
     t.equal(login.searchParams.get('post_login_redirect_uri'), '/api/orders/secure');
 
+    const challenged = orders.requests.at(-1)?.headers.authorization;
     const done = await signIn(browser, login.href, { login: 'hank' });
     t.same(claimsOf(idp.authorizeRequests.at(-1)).access_token, { acrs: { essential: true, value: 'c1' } });
     t.equal(done.status, 200, 'following loginUrl ends on the API call, answered');
     t.equal(orders.requests.at(-1)?.claims?.sub, 'hank');
+    t.not(orders.requests.at(-1)?.headers.authorization, challenged, 'with a new token');
   });
 
   t.test('any other 401 from the API is passed through untouched', async (t) => {

@@ -1,7 +1,8 @@
 // Readers for the shipping files (Dockerfile, .dockerignore, compose, env files, manifests) the ship tests check.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -98,4 +99,32 @@ export function dockerIncludes(ignoreText: string, path: string): boolean {
     if (matches) included = negate;
   }
   return included;
+}
+
+/**
+ * Compiles a TypeScript tree to JavaScript without type-checking (what tsc emits, in about a second):
+ * `npm run typecheck` checks types; these tests need runnable output that no concurrent build can race.
+ */
+export function transpileTree(srcDir: string, outDir: string): void {
+  for (const entry of readdirSync(srcDir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.d.ts')) continue;
+    const file = join(entry.parentPath, entry.name);
+    if (
+      relative(srcDir, file)
+        .split(sep)
+        .some((part) => part.startsWith('.'))
+    )
+      continue; // .build and such
+    const out = join(outDir, relative(srcDir, file)).replace(/\.ts$/, '.js');
+    const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), {
+      fileName: file,
+      compilerOptions: {
+        module: ts.ModuleKind.ESNext,
+        target: ts.ScriptTarget.ES2022,
+        verbatimModuleSyntax: true,
+      },
+    });
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, outputText);
+  }
 }

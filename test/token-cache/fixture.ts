@@ -83,10 +83,15 @@ export async function startReplica(t: Tap, w: World, overrides: Raw = {}): Promi
   return { ...app, close };
 }
 
-/** tokenCache section for a standalone Redis. */
-export const redisCache = (w: World, url: string, keyPrefix: string, extra: Raw = {}): Raw => ({
+/** tokenCache section for a standalone Redis (its URL) or a Cluster (its seed nodes). */
+export const redisCache = (
+  w: World,
+  where: string | { host: string; port: number }[],
+  keyPrefix: string,
+  extra: Raw = {},
+): Raw => ({
   type: 'redis',
-  url,
+  ...(typeof where === 'string' ? { url: where } : { cluster: where }),
   keyPrefix,
   encryptionKeys: [w.cacheKey],
   ...extra,

@@ -45,14 +45,15 @@ async function burst(t: Tap, accessTokenTTL: number, apis: ApiName[]) {
   // The provider answers slowly, so every replica's flight is still refreshing or waiting when the
   // others start: the race is certain, not a matter of scheduling luck.
   w.idp.setResponseDelay(200);
+  // Round-robin over the replicas, and over the routes in blocks of one request per replica, so every
+  // replica gets every route.
+  const jobs = Array.from({ length: REQUESTS }, (_, i) => ({
+    replica: replicas[i % replicas.length] as (typeof replicas)[0],
+    api: API_DEFS[apis[Math.floor(i / replicas.length) % apis.length] as ApiName],
+  }));
   const started = performance.now();
   const results = await Promise.all(
-    Array.from({ length: REQUESTS }, (_, i) =>
-      call(
-        browser,
-        `${replicas[i % replicas.length]?.url}${API_DEFS[apis[Math.floor(i / replicas.length) % apis.length] as ApiName].path}/r${i}`,
-      ),
-    ),
+    jobs.map(({ replica, api }, i) => call(browser, `${replica.url}${api.path}/r${i}`)),
   );
   const ms = Math.round(performance.now() - started);
   w.idp.setResponseDelay(0);
@@ -67,11 +68,7 @@ async function burst(t: Tap, accessTokenTTL: number, apis: ApiName[]) {
     'every request got its token (no invalid_grant, no sign-out)',
   );
   t.ok(
-    results.every(
-      (r, i) =>
-        r.body.sub === 'rory' &&
-        r.body.aud === API_DEFS[apis[Math.floor(i / replicas.length) % apis.length] as ApiName].audience,
-    ),
+    results.every((r, i) => r.body.sub === 'rory' && r.body.aud === jobs[i]?.api.audience),
     "every API call carried rory's token for that API",
   );
   t.equal(w.idp.counters.tokenErrors - before.tokenErrors, 0, 'no token endpoint errors');

@@ -51,19 +51,20 @@ async function twoReplicasShareOneCache(t: Tap, w: World, tokenCache: Record<str
   t.equal(idp.tokenErrors, before.tokenErrors, 'no token endpoint errors');
 }
 
+const world = await startWorld(t);
+
 t.test('standalone Redis', async (t) => {
-  const w = await startWorld(t);
+  const w = world;
   const redis = await startRedis();
   t.teardown(() => redis.stop());
   await twoReplicasShareOneCache(t, w, redisCache(w, redis.url, PREFIX));
 });
 
 t.test('Redis Cluster, 3 masters', async (t) => {
-  const w = await startWorld(t);
+  const w = world;
   const cluster = await startRedisCluster({ masters: 3 });
   t.teardown(() => cluster.stop());
-  const { url: _, ...tokenCache } = redisCache(w, 'redis://unused', PREFIX, { cluster: cluster.nodes });
-  await twoReplicasShareOneCache(t, w, tokenCache);
+  await twoReplicasShareOneCache(t, w, redisCache(w, cluster.nodes, PREFIX));
   const keys = await listKeys(cluster.client(), PREFIX);
   t.equal(keys.filter((k) => k.startsWith('acct:')).length, 1, 'one partition, written through the cluster');
   t.equal(keys.filter((k) => k.startsWith('sess:')).length, 1, 'one session record');
