@@ -190,7 +190,7 @@ const TokenCache = strict(
     maxEntries: Type.Integer({
       default: 100_000,
       minimum: 1,
-      description: 'memory: most accounts kept (LRU).',
+      description: 'memory: most entries kept (least recently used go first); a signed-in user takes two.',
     }),
     connectTimeout: Seconds('Redis connect timeout.', 2, 60),
     commandTimeout: Seconds('Redis command timeout.', 1, 60),

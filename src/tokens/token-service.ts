@@ -148,7 +148,7 @@ export class TokenService {
     let json = await this.loadPartition(id);
     if (!claims && hasFreshToken(json, id, scopes)) return this.silent(account, scopes, key, json);
 
-    const lock = `lock:${id}`;
+    const lock = partitionKey(id); // the store keeps locks in their own namespace (lock:acct:<id>)
     // The lock must outlive the refresh it guards (one provider call), or a second replica would
     // refresh with the same refresh token while the first is still waiting for its answer.
     const lockMs = Math.max(LOCK_MS, (this.provider.config.timeout + 5) * 1000);
