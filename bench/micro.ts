@@ -19,6 +19,7 @@ import { MemoryStore } from '../src/token-cache/memory-store.js';
 import { hasFreshToken, scopesKey, TokenService } from '../src/tokens/token-service.js';
 import { newKey, testConfig } from '../test/helpers/config.js';
 import { fakeJwt, msalPartition, wrkHeaders } from './lib/micro-inputs.js';
+import { bytesPerSession } from './lib/micro-memory.js';
 
 const ROUND_MS = Number(process.env.MICRO_MS ?? 300);
 let sink = 0;
@@ -162,7 +163,12 @@ export async function runMicro(): Promise<number> {
       `${name.padEnd(width)} | ${r.nsPerOp.toFixed(0).padStart(9)} | ${Math.round(r.opsPerSec).toLocaleString('en-US').padStart(12)}\n`,
     );
   }
-  process.stdout.write(`\n(sink ${sink})\n`);
+  const sessions = Number(process.env.MICRO_SESSIONS ?? 10_000);
+  const perSession = await bytesPerSession(config, sessions);
+  process.stdout.write(
+    `\nmemory per signed-in session (memory cache: partition, record, records cache, L1; ${sessions} sessions): ${(perSession / 1024).toFixed(1)} KiB -> ${((perSession * 10_000) / 1048576).toFixed(0)} MiB per 10,000 sessions\n`,
+  );
+  process.stdout.write(`(sink ${sink})\n`);
   await app.close();
   await store.close();
   return 0;

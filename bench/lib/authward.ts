@@ -38,8 +38,12 @@ export interface Deps {
   redisUrl?: string;
 }
 
+/** The CLI to run: AUTHWARD_CLI (another build, e.g. a patched copy, to compare) or this checkout's dist/cli.js. */
+export const authwardCli = () => process.env.AUTHWARD_CLI ?? join(ROOT, 'dist', 'cli.js');
+
 /** Builds dist/ with `npm run build` when asked, or (auto) when src/ is newer than dist/cli.js. */
 export function needsBuild(mode: Settings['build']): boolean {
+  if (process.env.AUTHWARD_CLI) return false;
   if (mode !== 'auto') return mode === 'always';
   const cli = join(ROOT, 'dist', 'cli.js');
   if (!existsSync(cli)) return true;
@@ -100,7 +104,7 @@ export async function startAuthward(
   const child = startChild(
     `authward-${v.name}`,
     process.execPath,
-    [...nodeArgs, join(ROOT, 'dist', 'cli.js'), '--config', file],
+    [...nodeArgs, authwardCli(), '--config', file],
     {
       logFile: join(s.runDir, `authward-${v.name}.log`),
       cwd: ROOT,

@@ -12,6 +12,7 @@ export const LABELS: Record<ScenarioId, string> = {
   '7': 'authward, bearer route, Redis, L1 hit',
   '7m': 'authward, bearer route, memory, L1 hit',
   '8': 'authward, bearer route, Redis, no L1',
+  '8u': '8, many sessions round-robin',
   '9a': '6 + 100k accounts in Redis',
   '9b': '7 + 100k accounts in Redis',
   '10': '7m, many sessions round-robin',

@@ -118,23 +118,30 @@ export async function runScenario(ctx: RunContext, row: Row): Promise<Measuremen
       await expectBearer(idp, `${aw.url}/api`, session.cookie, session.login);
       return measure(deps, { url, proxyPid: aw.child.pid, headers: [`Cookie: ${session.cookie}`] });
     default:
-      return manySessions(ctx, row, aw, deps, url);
+      return manySessions(ctx, row, aw, deps, url, spec.users?.(ctx.s) ?? ctx.s.users);
   }
 }
 
-async function manySessions(ctx: RunContext, row: Row, aw: Authward, deps: MeasureDeps, url: string) {
+async function manySessions(
+  ctx: RunContext,
+  row: Row,
+  aw: Authward,
+  deps: MeasureDeps,
+  url: string,
+  users: number,
+) {
   const { s, say } = ctx;
   const idp = ctx.idp as TestIdp;
   say(
-    `signing in up to ${s.users} users through the IdP, ${s.signInConcurrency} at a time (budget ${s.usersBudgetS} s)`,
+    `signing in up to ${users} users through the IdP, ${s.signInConcurrency} at a time (budget ${s.usersBudgetS} s)`,
   );
   const cpu0 = { driver: process.cpuUsage(), authward: cpuSeconds([aw.child.pid]).total };
   const many = await signInMany(
     idp,
     aw,
     {
-      prefix: 'bench-many-',
-      n: s.users,
+      prefix: `bench-${row.id}-`,
+      n: users,
       concurrency: s.signInConcurrency,
       budgetS: s.usersBudgetS,
       expectBody: ctx.body,
@@ -143,7 +150,7 @@ async function manySessions(ctx: RunContext, row: Row, aw: Authward, deps: Measu
   );
   const rate = many.sessions.length / many.seconds;
   const signIns = {
-    requested: s.users,
+    requested: users,
     signedIn: many.sessions.length,
     seconds: many.seconds,
     perSecond: rate,
@@ -157,15 +164,15 @@ async function manySessions(ctx: RunContext, row: Row, aw: Authward, deps: Measu
       authward: cpuSeconds([aw.child.pid]).total - cpu0.authward,
     },
   };
-  ctx.extra.signIns = signIns;
+  ctx.extra[`signIns${row.id}`] = signIns;
   say(`sign-ins: ${JSON.stringify(signIns)}`);
   if (many.stoppedByBudget) {
     row.notes.push(
-      `only ${many.sessions.length} of ${s.users} users signed in within USERS_BUDGET_S=${s.usersBudgetS}s (${rate.toFixed(1)}/s; all ${s.users} would take ~${(s.users / rate).toFixed(0)} s)`,
+      `only ${many.sessions.length} of ${users} users signed in within USERS_BUDGET_S=${s.usersBudgetS}s (${rate.toFixed(1)}/s; all ${users} would take ~${(users / rate).toFixed(0)} s)`,
     );
   }
   if (many.sessions.length === 0) throw new Error('no user signed in');
-  const file = join(s.runDir, 'cookies.txt');
+  const file = join(s.runDir, `cookies-${row.id}.txt`);
   writeFileSync(file, `${many.sessions.map((x) => x.cookie).join('\n')}\n`, { mode: 0o600 });
   // A spread of sessions: each gets the body, and a few show their own user's token at the API.
   const step = Math.max(1, Math.floor(many.sessions.length / 8));

@@ -1,6 +1,6 @@
 // What each scenario targets, which authward instance serves it, what is verified first, and the run order.
 import type { Variant } from './authward.js';
-import type { ScenarioId } from './settings.js';
+import type { ScenarioId, Settings } from './settings.js';
 
 export type Peer = 'backend' | 'nginx' | 'bare';
 export type InstanceName = 'mem' | 'redis' | 'redis-nol1';
@@ -14,6 +14,8 @@ export interface ScenarioSpec {
   path: string;
   /** Needs the 100k accounts in Redis before it runs. */
   populated?: boolean;
+  /** kind many: how many users sign in (default USERS). */
+  users?: (s: Settings) => number;
 }
 
 export const INSTANCES: Record<InstanceName, Variant> = {
@@ -34,12 +36,13 @@ export const SPECS: Record<ScenarioId, ScenarioSpec> = {
   '6': { instance: 'redis', kind: 'session', path: '/' },
   '7': { instance: 'redis', kind: 'token', path: '/api/' },
   '8': { instance: 'redis-nol1', kind: 'token', path: '/api/' },
+  '8u': { instance: 'redis-nol1', kind: 'many', path: '/api/', users: (s) => s.users8u },
   '9a': { instance: 'redis', kind: 'session', path: '/', populated: true },
   '9b': { instance: 'redis', kind: 'token', path: '/api/', populated: true },
 };
 
 /** Peers first, then one authward instance at a time (stopped after its last scenario), 9 after the fill. */
-export const ORDER: ScenarioId[] = ['1', '2', '3', '4', '5', '7m', '10', '6', '7', '8', '9a', '9b'];
+export const ORDER: ScenarioId[] = ['1', '2', '3', '4', '5', '7m', '10', '6', '7', '8', '8u', '9a', '9b'];
 
 export function plan(selected: readonly ScenarioId[]): ScenarioId[] {
   return ORDER.filter((id) => selected.includes(id));

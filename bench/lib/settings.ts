@@ -16,8 +16,11 @@ const num = (name: string, dflt: number): number => {
 };
 
 export const ALL_SCENARIOS = ['1', '2', '3', '4', '5', '6', '7', '8', '9a', '9b', '10'] as const;
-/** Not in the default set: scenario 7's route with the memory token cache (10's single-session twin). */
-export const EXTRA_SCENARIOS = ['7m'] as const;
+/**
+ * Not in the default set: 7m is 7 with the memory token cache (10's single-session twin); 8u is 8
+ * with USERS_8U sessions round-robin, so concurrent requests cannot share one in-flight store read.
+ */
+export const EXTRA_SCENARIOS = ['7m', '8u'] as const;
 export type ScenarioId = (typeof ALL_SCENARIOS)[number] | (typeof EXTRA_SCENARIOS)[number];
 
 function scenarios(): ScenarioId[] {
@@ -40,6 +43,7 @@ export interface Settings {
   conns: number;
   scenarios: ScenarioId[];
   users: number;
+  users8u: number;
   usersBudgetS: number;
   signInConcurrency: number;
   accounts: number;
@@ -74,6 +78,7 @@ export function loadSettings(): Settings {
     conns: num('CONNS', 64),
     scenarios: scenarios(),
     users: num('USERS', 10_000),
+    users8u: num('USERS_8U', 200),
     usersBudgetS: num('USERS_BUDGET_S', 60),
     signInConcurrency: Math.max(1, num('SIGNIN_CONCURRENCY', 16)),
     accounts: num('ACCOUNTS', 100_000),

@@ -51,7 +51,7 @@ for (const mode of ['oidc', 'aad'] as const) {
     });
     /** Starts a login in `browser` (tx cookie set) and returns its state, without visiting the provider. */
     const startLogin = async (browser: Browser) => {
-      const res = await browser.fetch(`${aw.url}/somewhere`, {
+      const res = await browser.fetch(`${aw.url}/.auth/login?post_login_redirect_uri=/somewhere`, {
         headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' },
       });
       await res.arrayBuffer();
@@ -186,6 +186,32 @@ for (const mode of ['oidc', 'aad'] as const) {
       const b = newBrowser();
       const ok = await signIn(b, `${aw.url}/`, { login: 'mallory' });
       t.equal(ok.status, 200, 'control: an untampered sign-in works');
+    });
+
+    await t.test('logins in parallel tabs each finish; a fourth drops the oldest', async (t) => {
+      const b = newBrowser();
+      const tabs: string[] = [];
+      for (const path of ['/one', '/two', '/three']) {
+        tabs.push(await authorizeOnly(b, `${aw.url}${path}`, callback, 'alice'));
+      }
+      for (const [i, path] of [
+        [2, '/three'],
+        [0, '/one'],
+        [1, '/two'],
+      ] as const) {
+        const page = await b.navigate(tabs[i] as string);
+        t.equal(page.url, `${aw.url}${path}`, `tab ${path} finished`);
+      }
+      const older = await startLogin(b);
+      await startLogin(b);
+      await startLogin(b);
+      await startLogin(b);
+      const dropped = await b.navigate(`${callback}?code=x&state=${older}`);
+      t.equal(dropped.status, 400, 'the oldest of four pending logins was dropped');
+      t.ok(
+        b.cookies(aw.url).filter((c) => c.name.startsWith('authward-tx-')).length <= 3,
+        'at most 3 pending',
+      );
     });
 
     await t.test('a tenant outside identity.allowedTenants is refused with 403', async (t) => {

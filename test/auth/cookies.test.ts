@@ -30,6 +30,7 @@ async function signedInCookie(t: Test, idp: TestIdp, url: string, login = 'alice
   return browser.cookie(url, 'authward') as string;
 }
 
+// Cookie sealing, expiry and rotation do not depend on the protocol mode: oidc only.
 t.test('session cookie', async (t) => {
   const idp = await startIdp({ mode: 'oidc' });
   t.teardown(() => idp.close());
@@ -209,7 +210,8 @@ t.test('session cookie', async (t) => {
   });
 });
 
-for (const mode of ['oidc', 'aad'] as const) {
+// aad only: its account ids (uid.utid) are the longest, so its cookie is the largest.
+for (const mode of ['aad'] as const) {
   t.test(
     `${mode}: a user in 300 groups: the cookie stays small, the groups still reach the upstream`,
     async (t) => {

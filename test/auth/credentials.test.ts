@@ -78,7 +78,7 @@ for (const mode of ['oidc', 'aad'] as const) {
       );
       const errorsBefore = idp.counters.tokenErrors;
       const stale = await signInOnce(aw.url, 'bob');
-      t.not(stale.status, 200, 'an expired assertion in the file: no sign-in');
+      t.not(stale.status, 200, `an expired assertion in the file: no sign-in (${stale.status})`);
       t.notOk(stale.signedIn);
       t.equal(idp.counters.tokenErrors, errorsBefore + 1, 'the provider refused the client');
 

@@ -1,5 +1,4 @@
 // Sign-out: same-origin only, ends the session on every replica and the cached tokens, then the provider's logout.
-
 import { decodeJwt } from 'jose';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
@@ -8,7 +7,7 @@ import { Browser, parseForms, signIn } from '../helpers/browser.js';
 import { newKey } from '../helpers/config.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { KeyedStore, sleep } from './harness.js';
+import { KeyedStore, rawRequest, sleep } from './harness.js';
 
 /** GET as an API client with exactly this session cookie value. */
 async function statusWith(url: string, value: string, path = '/x'): Promise<number> {
@@ -138,6 +137,21 @@ for (const mode of ['oidc', 'aad'] as const) {
         );
       }
       t.equal(await me(b), 401, 'confirmed: signed out');
+    });
+
+    await t.test('the confirmation page reflects nothing unescaped', async (t) => {
+      const res = await rawRequest(aw.url, `/.auth/logout?next="'><script>alert(1)</script>`, {
+        headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', accept: 'text/html' },
+      });
+      t.equal(res.status, 200);
+      t.notMatch(res.body, /<script/i);
+      const action = /<form method="post" action="([^"]*)">/.exec(res.body)?.[1];
+      t.equal(
+        action,
+        '/.auth/logout?next=&#34;&#39;&#62;&#60;script&#62;alert(1)&#60;/script&#62;',
+        'quotes and brackets stay inside the action attribute, escaped',
+      );
+      t.match(res.headers['content-security-policy'], /default-src 'none'/);
     });
 
     await t.test('typed or same-origin GET signs out directly', async (t) => {

@@ -60,7 +60,8 @@ t.test('matcher: methods restrict an entry; another entry may still allow', asyn
   t.notOk(pub('DELETE', '/api/hooks/github'));
 });
 
-for (const mode of ['oidc', 'aad'] as const) {
+// No sign-in happens here, so the protocol mode does not matter: oidc only.
+for (const mode of ['oidc'] as const) {
   t.test(`${mode}: end to end, path tricks never reach the upstream without a session`, async (t) => {
     const idp = await startIdp({ mode });
     t.teardown(() => idp.close());

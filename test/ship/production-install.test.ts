@@ -35,11 +35,15 @@ t.test('npm ci --omit=dev installs what dist needs', async (t) => {
   // dist as `npm run build` emits it, compiled here so that no concurrent build can race this test.
   transpileTree(join(root, 'src'), join(dir, 'dist'));
   const npmCi = () =>
-    run('npm', ['ci', '--omit=dev', '--ignore-scripts=false', '--no-audit', '--no-fund'], {
-      cwd: dir,
-      env: cleanEnv,
-      timeout: 120_000,
-    });
+    run(
+      'npm',
+      ['ci', '--omit=dev', '--ignore-scripts=false', '--prefer-offline', '--no-audit', '--no-fund'],
+      {
+        cwd: dir,
+        env: cleanEnv,
+        timeout: 120_000,
+      },
+    );
   try {
     await npmCi();
     t.pass('npm ci --omit=dev with the unmodified package.json and package-lock.json');
