@@ -43,11 +43,21 @@ export const userHash = (c: Claims) => createHash('sha256').update(userId(c)).di
  * so CR/LF in a claim can never split a header and a receiver always percent-decodes.
  */
 export function headerValue(v: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters to encode
   return /[^\u0020-\u0024\u0026-\u007e]/.test(v)
     ? v.replace(/[^\u0020-\u0024\u0026-\u007e]+/g, encodeURIComponent)
     : v;
 }
+
+// Upstreams refuse large header blocks (Node: 16 KB in all). Past these sizes groups are left out of
+// the principal (marked `hasgroups`) and X-Forwarded-Groups is omitted: the app asks Graph instead.
+const MAX_PRINCIPAL = 4096;
+const MAX_GROUPS = 12_288;
+
+const principalHeader = (idp: string, claims: { typ: string; val: string }[]) =>
+  Buffer.from(
+    JSON.stringify({ auth_typ: idp, claims, name_typ: 'preferred_username', role_typ: 'roles' }),
+    'utf8',
+  ).toString('base64');
 
 export function identityHeaders(
   c: Claims,
@@ -63,8 +73,15 @@ export function identityHeaders(
       if (Array.isArray(val)) for (const v of val) claims.push({ typ, val: v });
       else if (typeof val === 'string') claims.push({ typ, val });
     }
-    const principal = { auth_typ: idp, claims, name_typ: 'preferred_username', role_typ: 'roles' };
-    h['x-ms-client-principal'] = Buffer.from(JSON.stringify(principal), 'utf8').toString('base64');
+    let principal = principalHeader(idp, claims);
+    if (principal.length > MAX_PRINCIPAL && c.groups?.length) {
+      // Entra's own answer to too many groups: leave them out and say so (`hasgroups`).
+      principal = principalHeader(idp, [
+        ...claims.filter((x) => x.typ !== 'groups'),
+        { typ: 'hasgroups', val: 'true' },
+      ]);
+    }
+    h['x-ms-client-principal'] = principal;
     h['x-ms-client-principal-id'] = headerValue(id);
     h['x-ms-client-principal-name'] = headerValue(display);
     h['x-ms-client-principal-idp'] = idp;
@@ -73,7 +90,8 @@ export function identityHeaders(
     h['x-forwarded-user'] = headerValue(id);
     if (c.email) h['x-forwarded-email'] = headerValue(c.email);
     if (c.preferred_username) h['x-forwarded-preferred-username'] = headerValue(c.preferred_username);
-    if (c.groups?.length) h['x-forwarded-groups'] = headerValue(c.groups.join(','));
+    const groups = c.groups?.length ? headerValue(c.groups.join(',')) : '';
+    if (groups && groups.length <= MAX_GROUPS) h['x-forwarded-groups'] = groups;
   }
   return h;
 }

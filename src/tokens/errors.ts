@@ -17,6 +17,13 @@ export class InteractionRequired extends Error {
 
 const CONSENT_CODES = new Set(['invalid_scope', 'consent_required', 'invalid_target']);
 const DEAD_GRANT_CODES = new Set(['invalid_grant', 'interaction_required', 'login_required', 'bad_token']);
+// MSAL's own checks of a code response: a forged or replayed callback, not an outage.
+const FORGED_RESPONSE_CODES = new Set([
+  'nonce_mismatch',
+  'state_mismatch',
+  'state_not_found',
+  'invalid_state',
+]);
 
 /** MSAL failure → InteractionRequired (sign in / consent) or ProviderUnavailable (503, session kept). */
 export function translateMsalError(err: unknown): Error {
@@ -26,6 +33,7 @@ export function translateMsalError(err: unknown): Error {
   const sub = String((e as { subError?: string })?.subError ?? '');
   if (CONSENT_CODES.has(code) || CONSENT_CODES.has(sub))
     return new InteractionRequired(code, true, { cause: err });
+  if (FORGED_RESPONSE_CODES.has(code)) return new InteractionRequired(code, false, { cause: err });
   if (err instanceof InteractionRequiredAuthError || DEAD_GRANT_CODES.has(code)) {
     return new InteractionRequired(code || 'interaction_required', false, { cause: err });
   }
