@@ -31,7 +31,11 @@ t.test('metrics after a sign-in and a routed request', async (t) => {
   t.equal((await browser.fetch(`${aw.url}/orders/2`)).status, 200);
 
   const onMain = await fetch(`${aw.url}/metrics`);
-  t.not(onMain.headers.get('content-type')?.startsWith('text/plain; version'), true, 'not served on the proxy port');
+  t.not(
+    onMain.headers.get('content-type')?.startsWith('text/plain; version'),
+    true,
+    'not served on the proxy port',
+  );
   const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
   t.equal(res.status, 200);
   const text = await res.text();
