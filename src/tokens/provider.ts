@@ -127,6 +127,8 @@ export class Provider {
           piiLoggingEnabled: false,
           logLevel: LogLevel.Warning,
           loggerCallback: (level, message) => {
+            // Generic OpenID providers never send Entra's client_info: that warning is noise there.
+            if (this.config.protocol === 'oidc' && message.includes('No client info')) return;
             if (level <= LogLevel.Warning) this.logger.warn({ event: 'msal' }, message);
           },
         },
