@@ -4,6 +4,8 @@
 // Inputs have the shapes a real signed-in request has (cookie contents, headers, an MSAL cache
 // partition); they are built here, not signed in: this measures code, not a session.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { Socket } from 'node:net';
 import Fastify from 'fastify';
 import { LRUCache } from 'lru-cache';
 import pino from 'pino';
@@ -119,6 +121,10 @@ export async function runMicro(): Promise<number> {
   const partition = msalPartition(acc.homeAccountId, fakeJwt());
   const sealed = sealer.seal(Buffer.from(partition), `acct:${acc.homeAccountId}`);
 
+  // The client-gone signal of src/proxy/upstream-agent.ts, per request, against one per connection.
+  const socket = new Socket();
+  const onAbort = () => undefined;
+  const perConnection = new EventEmitter();
   // What fastify does per request: request.log = logger.child({ requestId }) with authward's options.
   const appLogger = createLogger('warn', false);
   const cases: [string, () => unknown, boolean?][] = [
@@ -136,6 +142,26 @@ export async function runMicro(): Promise<number> {
     ['forwardHeaders (strip + inject bearer)', () => forwardHeaders(headers, ctx)],
     ['stripCookies', () => stripCookies(headers.cookie, names.isOwn)],
     ['responseHeaders', () => responseHeaders(upstreamResponse)],
+    [
+      'client-gone signal: AbortController per request',
+      () => {
+        const controller = new AbortController();
+        const abandon = () => controller.abort();
+        socket.once('close', abandon);
+        controller.signal.addEventListener('abort', onAbort, { once: true }); // what undici does with it
+        controller.signal.removeEventListener('abort', onAbort);
+        socket.off('close', abandon);
+        return controller;
+      },
+    ],
+    [
+      'client-gone signal: one EventEmitter per connection',
+      () => {
+        perConnection.once('abort', onAbort);
+        perConnection.removeListener('abort', onAbort);
+        return perConnection;
+      },
+    ],
     ['L1 hit: TokenService.acquire (awaited)', () => tokens.acquire(acc, scopes, key), true],
     ['LRU get (lru-cache, 10k entries)', () => lru.get('u4242')],
     ['records cache get: SessionRecords.get (awaited)', () => records.get(data.sid), true],

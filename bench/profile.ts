@@ -1,7 +1,7 @@
 // npm run bench -- --profile: node --cpu-prof on the proxy under load, self time summarized per function and package.
 //
 // PROFILE_SCENARIOS [3,7]: any of 3 (the bare proxy, the baseline) and 4, 5, 6, 7, 7m, 8 (authward);
-// PROFILE_DURATION [10] s after WARMUP. With 3 and an authward scenario, a side-by-side table shows
+// PROFILE_DURATION [10] s after WARMUP; PROFILE_USERS [0]: that many sessions round-robin instead of one. With 3 and an authward scenario, a side-by-side table shows
 // what authward adds per request, package by package. The .cpuprofile files (open them in Chrome
 // DevTools) and the summaries land in the run's results folder.
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { needsBuild, startAuthward } from './lib/authward.js';
 import { type ProfileSummary, renderSummary, summarize } from './lib/cpuprofile.js';
 import { type Server, startBackend, startBareProxy } from './lib/peers.js';
 import { INSTANCES, SPECS } from './lib/scenarios.js';
-import { signInUser } from './lib/sessions.js';
+import { signInMany, signInUser } from './lib/sessions.js';
 import { BENCH, loadSettings, ROOT, type ScenarioId, type Settings } from './lib/settings.js';
 import { findTools } from './lib/tools.js';
 import { expectBearer, expectBody } from './lib/verify.js';
@@ -44,6 +44,7 @@ async function profileOne(sh: Shared, id: ScenarioId, seconds: number): Promise<
   const prof = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
   let url: string;
   let cookie: string | undefined;
+  let cookieFile: string | undefined;
   let spawnedAt: number;
   let stop: () => Promise<void>;
   if (spec.peer === 'bare') {
@@ -66,6 +67,21 @@ async function profileOne(sh: Shared, id: ScenarioId, seconds: number): Promise<
     if (spec.kind !== 'public') cookie = signedIn;
     url = `${aw.url}${spec.path}`;
     if (spec.kind === 'token') await expectBearer(idp, `${aw.url}/api`, signedIn, 'bench-user');
+    // PROFILE_USERS=n: n sessions round-robin (e.g. 8 without requests sharing one in-flight read).
+    const users = Number(process.env.PROFILE_USERS ?? 0);
+    if (users > 0 && spec.kind !== 'public') {
+      const opts = {
+        prefix: 'prof-',
+        n: users,
+        concurrency: s.signInConcurrency,
+        budgetS: 120,
+        expectBody: sh.body,
+      };
+      const many = await signInMany(idp, aw, opts, () => undefined);
+      cookieFile = join(dir, 'cookies.txt');
+      writeFileSync(cookieFile, `${many.sessions.map((x) => x.cookie).join('\n')}\n`, { mode: 0o600 });
+      sh.say(`${many.sessions.length} sessions signed in for the profile`);
+    }
   }
   await expectBody(url, sh.body, cookie ? { cookie } : {});
   const headers = cookie ? [`Cookie: ${cookie}`] : [];
@@ -76,8 +92,9 @@ async function profileOne(sh: Shared, id: ScenarioId, seconds: number): Promise<
       threads: s.threads,
       conns: s.conns,
       seconds: sec,
-      script: join(BENCH, 'lua', 'report.lua'),
-      headers,
+      ...(cookieFile
+        ? { script: join(BENCH, 'lua', 'cookies.lua'), scriptArgs: [cookieFile, new URL(url).pathname] }
+        : { script: join(BENCH, 'lua', 'report.lua'), headers }),
     });
   sh.say(`profiling scenario ${id}: ${s.warmup} s warm-up, ${seconds} s measured`);
   if (s.warmup > 0) await load(s.warmup);

@@ -2,20 +2,20 @@
 //
 //   npm run bench                 the scenarios (SCENARIOS, DURATION, CONNS, THREADS, USERS, ...: bench/README.md)
 //   npm run bench -- --micro      per-request pieces in-process (bench/micro.ts)
-//   npm run bench -- --profile    node --cpu-prof on authward under scenario 7 (bench/profile.ts)
+//   npm run bench -- --profile    node --cpu-prof: the bare proxy and authward under scenario 7 (bench/profile.ts)
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startIdp, type TestIdp } from '../test/helpers/idp.js';
-import { startRedis, type TestRedis } from '../test/helpers/redis.js';
-import { type Authward, needsBuild } from './lib/authward.js';
-import type { Measurement } from './lib/measure.js';
-import { backendStats, type Server, startBackend } from './lib/peers.js';
+import { startRedis } from '../test/helpers/redis.js';
+import { needsBuild } from './lib/authward.js';
+import { combine, type Measurement, measure } from './lib/measure.js';
+import { backendStats, startBackend } from './lib/peers.js';
 import { installCleanup } from './lib/procs.js';
 import { checkTargets, LABELS, type Row, renderTables, renderTargets } from './lib/report.js';
-import { runScenario, type Session } from './lib/scenario-run.js';
-import { type InstanceName, lastUse, plan, SPECS } from './lib/scenarios.js';
+import { type Prepared, prepare, type RunContext } from './lib/scenario-run.js';
+import { INSTANCES, plan, rotated, SPECS } from './lib/scenarios.js';
 import { BENCH, loadSettings, ROOT, type Settings } from './lib/settings.js';
 import { findTools, type Tools } from './lib/tools.js';
 
@@ -29,11 +29,18 @@ async function main(): Promise<number> {
   if (argv.includes('--micro')) return (await import('./micro.js')).runMicro();
   if (argv.includes('--profile')) return (await import('./profile.js')).runProfile(say);
   const s = loadSettings();
-  const planned = plan(s.scenarios);
-  const rows: Row[] = planned.map((id) => ({ id, label: LABELS[id], m: null, notes: [] }));
+  const rows: Row[] = plan(s.scenarios).map((id) => ({
+    id,
+    label: LABELS[id],
+    m: null,
+    rounds: [],
+    notes: [],
+  }));
   const skip = (pred: (id: Row['id']) => boolean, why: string) => {
-    for (const r of rows) if (!r.m && !r.skipped && pred(r.id)) r.skipped = why;
+    for (const r of rows) if (!r.skipped && pred(r.id)) r.skipped = why;
   };
+  const active = () => rows.filter((r) => !r.skipped);
+  const redisOf = (id: Row['id']) => INSTANCES[SPECS[id].instance ?? 'mem'].redis;
 
   const tools = findTools(['wrk', 'nginx', 'redisServer'], say);
   if (!tools.wrk) {
@@ -42,66 +49,98 @@ async function main(): Promise<number> {
   }
   if (!tools.nginx) skip((id) => id === '2', 'nginx not installed');
   if (!tools.redisServer)
-    skip((id) => SPECS[id].instance?.startsWith('redis') === true, 'redis-server not installed');
+    skip((id) => SPECS[id].instance !== undefined && !!redisOf(id), 'redis-server not installed');
   build(s);
 
   const extra: Record<string, unknown> = {};
   let idp: TestIdp | undefined;
-  let redis: TestRedis | undefined;
-  const servers: Partial<Record<'backend' | 'nginx' | 'bare', Server>> = {};
-  const instances = new Map<InstanceName, { aw: Authward; session: Session }>();
+  const servers: RunContext['servers'] = {};
+  const redis: RunContext['redis'] = {};
+  const instances: RunContext['instances'] = new Map();
   try {
     const backend = await startBackend(s);
     servers.backend = backend;
     const body = await (await fetch(`${backend.url}/`)).text();
     say(`backend ${backend.url} (${body.length} B body); results in ${s.runDir}`);
-    const wantsAuthward = rows.some((r) => !r.skipped && SPECS[r.id].instance);
-    if (wantsAuthward) {
+    if (active().some((r) => SPECS[r.id].instance)) {
       idp = await startIdp({ apiScopes: ['api://bench/read'] });
       say(`test IdP ${idp.issuer}`);
     }
-    if (rows.some((r) => !r.skipped && SPECS[r.id].instance?.startsWith('redis'))) {
-      redis = await startRedis();
-      say(`redis-server ${redis.url} (pid ${redis.pid})`);
+    for (const which of ['main', 'full'] as const) {
+      if (!active().some((r) => redisOf(r.id) === which)) continue;
+      const server = await startRedis();
+      redis[which] = { server, client: server.client() };
+      say(`redis-server (${which}) ${server.url}, pid ${server.pid}`);
     }
-    const redisClient = redis?.client();
-    const ctx = { s, tools, body, backend, idp, redis, redisClient, say, extra, servers, instances };
+    const perScenario = s.warmup + s.duration + s.latDuration + s.quietWaitS / 2 + 1.5;
+    const measureSeconds = s.rounds * active().length * perScenario;
+    const ctx: RunContext = {
+      s,
+      tools,
+      body,
+      backend,
+      idp,
+      redis,
+      say,
+      extra,
+      servers,
+      instances,
+      measureSeconds,
+    };
 
-    for (const [i, row] of rows.entries()) {
-      if (row.skipped) continue;
+    // Everything up, signed in, filled and verified first; then the rounds interleave the scenarios.
+    const ready: Prepared[] = [];
+    for (const row of active()) {
       try {
-        row.m = await runScenario(ctx, row);
-        say(summaryLine(row.id, row.m));
+        ready.push(await prepare(ctx, row));
       } catch (err) {
         row.skipped = `failed: ${(err as Error).message.split('\n')[0]}`;
         say(`scenario ${row.id} FAILED: ${(err as Error).stack ?? err}`);
       }
-      for (const [name, inst] of instances) {
-        if (lastUse(planned, name) <= i) {
-          await inst.aw.stop();
-          instances.delete(name);
+    }
+    for (let round = 0; round < s.rounds; round++) {
+      if (s.rounds > 1) say(`round ${round + 1} of ${s.rounds}`);
+      for (const p of rotated(ready, round, s.rounds)) {
+        if (p.row.skipped) continue;
+        try {
+          await p.recheck();
+          const m = await measure(p.deps, p.target);
+          p.row.rounds.push(m);
+          say(summaryLine(p.row.id, m));
+        } catch (err) {
+          p.row.skipped = `failed: ${(err as Error).message.split('\n')[0]}`;
+          say(`scenario ${p.row.id} FAILED: ${(err as Error).stack ?? err}`);
         }
       }
     }
+    for (const row of rows) if (row.rounds.length > 0 && !row.skipped) row.m = combine(row.rounds);
     extra.backendTotals = await backendStats(backend.url);
   } finally {
     for (const inst of instances.values()) await inst.aw.stop();
     for (const srv of Object.values(servers)) await srv?.child.stop();
-    await redis?.stop();
+    for (const r of Object.values(redis)) await r?.server.stop();
     await idp?.close();
   }
 
   const tables = renderTables(rows);
   const targets = checkTargets(rows);
   const notes = rows.flatMap((r) => r.notes.map((n) => `  ${r.id}: ${n}`));
-  const text = `${tables}\n${notes.length > 0 ? `\nNotes:\n${notes.join('\n')}\n` : ''}\nTargets:\n${renderTargets(targets)}\n`;
+  const rounds = s.rounds > 1 ? ` (medians of ${s.rounds} rounds)` : '';
+  const text = `${tables}\n${notes.length > 0 ? `\nNotes:\n${notes.join('\n')}\n` : ''}\nTargets${rounds}:\n${renderTargets(targets)}\n`;
   process.stdout.write(`\n${text}`);
   const file = join(s.resultsDir, `${s.runId}.json`);
-  writeFileSync(
-    file,
-    `${JSON.stringify({ runId: s.runId, seconds: (Date.now() - t0) / 1000, settings: s, environment: environment(tools), rows, targets, ...extra }, null, 2)}\n`,
-  );
-  say(`wrote ${file} (whole run ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  const seconds = (Date.now() - t0) / 1000;
+  const json = {
+    runId: s.runId,
+    seconds,
+    settings: s,
+    environment: environment(tools),
+    rows,
+    targets,
+    ...extra,
+  };
+  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  say(`wrote ${file} (whole run ${seconds.toFixed(0)} s)`);
   return rows.some((r) => r.skipped?.startsWith('failed')) ? 1 : 0;
 }
 

@@ -1,5 +1,7 @@
 // buildApp(config): the request pipeline, one stage a line, in the order a request meets them.
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -10,17 +12,18 @@ import type { Logger } from 'pino';
 import { identityHeaders } from './auth/claims.js';
 import { authPlugin } from './auth/plugin.js';
 import type { Config } from './config/schema.js';
-import { BadRequestError } from './errors.js';
+import { BadRequestError, MethodNotAllowedError, TooManyHeadersError } from './errors.js';
 import { healthPlugin } from './health/plugin.js';
 import { Readiness } from './health/readiness.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics/metrics.js';
 import { serveMetrics } from './metrics/server.js';
+import { bodyLimits } from './proxy/body-limit.js';
 import { canonicalPath } from './proxy/canonical-path.js';
 import { forwardPlugin } from './proxy/forward.js';
 import { forwardContext } from './proxy/forward-context.js';
-import { tokenPreHandler, tokenRoutesPlugin } from './proxy/token-routes.js';
-import { errorHandler } from './responses.js';
+import { OWN, routeTable, tokenPreHandler, tokenRoutesPlugin } from './proxy/token-routes.js';
+import { errorHandler, OWN_PAGE_HEADERS, sendError } from './responses.js';
 import { cookieNames, sessionCookiePlugin } from './session/cookie.js';
 import { SessionRecords } from './session/records.js';
 import { sealerFromConfig } from './token-cache/crypto.js';
@@ -46,6 +49,10 @@ export interface AppDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+// Header lines per request: browsers send about 20; Envoy refuses past 100 by default. Together with
+// Node's 16 KB header size limit (431 past it) this is the header budget.
+const MAX_HEADERS = 200;
+const PROXIED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const readiness = deps.readiness ?? new Readiness();
@@ -66,18 +73,47 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.decorate('readiness', readiness);
   app.decorateRequest('canonicalPath', '');
 
-  // 1. One canonical path and one Host, or 400: nothing downstream ever sees an ambiguous request.
+  // 1. One canonical path, one Host, a bounded header block and a method worth proxying, or refused:
+  //    nothing downstream ever sees an ambiguous request, and the router agrees with the path rules.
+  app.server.maxHeadersCount = 0; // count every header (Node would silently drop those past 2000)
+  app.server.on('connect', refuseConnect); // CONNECT never reaches fastify: answer it, do not just drop it
+  const routeOf = routeTable(config);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // A request refused here is malformed or ambiguous: its connection is closed, not reused.
+    const refuse = (err: Error) => {
+      reply.header('connection', 'close');
+      return err;
+    };
+    if (request.method === 'TRACE') {
+      reply.header('allow', PROXIED_METHODS);
+      throw refuse(new MethodNotAllowedError(request.method));
+    }
+    if (request.raw.rawHeaders.length > 2 * MAX_HEADERS) throw refuse(new TooManyHeadersError());
     const result = canonicalPath(request.url);
-    if ('error' in result) throw new BadRequestError(result.error);
-    if (hasDuplicateHost(request.raw.rawHeaders)) throw new BadRequestError('duplicate Host header');
+    if ('error' in result) throw refuse(new BadRequestError(result.error));
+    if (hasDuplicateHost(request.raw.rawHeaders)) throw refuse(new BadRequestError('duplicate Host header'));
     request.canonicalPath = result.path;
+    if (!request.is404 && routeOf(request.method, result.path) !== routedTo(request)) {
+      throw refuse(
+        new BadRequestError('path is routed differently than it reads (a ";" at a route boundary?)'),
+      );
+    }
   });
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: 'not_found', message: 'not found', requestId: request.id });
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, 404, 'not_found', 'not found'));
+  // Every answer authward writes itself carries the own-page headers (errors and redirects set them
+  // where they are made; this covers probes and anything added later). An answer given before the body
+  // was read closes the connection: draining an unwanted upload would read it all (Node does so for
+  // keep-alive), and the next request on that connection could not start until it ended.
+  app.addHook('onSend', async (request, reply, payload) => {
+    const config = request.routeOptions.config;
+    if (config.public || request.is404) reply.headers(OWN_PAGE_HEADERS);
+    if (!request.raw.complete && hasBody(request)) reply.header('connection', 'close');
+    return payload;
   });
+  // Body limits (upstream.bodyLimit, routes[].bodyLimit): after the session check, before forwarding.
+  bodyLimits(app);
 
   // Parts the stages share: token store, provider, tokens, session records.
   const store = deps.store ?? createStore(config.tokenCache, logger);
@@ -152,6 +188,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     timeoutSeconds: config.upstream.timeout,
     caFile: config.upstream.caFile,
     websocket: true,
+    routeConfig: { bodyLimit: config.upstream.bodyLimit },
     ...(upstreamTokens.length > 0
       ? {
           preHandler: tokenPreHandler(app, { tokens, records }, upstreamTokens, 'user', (token) => ({
@@ -182,6 +219,22 @@ function hasDuplicateHost(raw: string[]): boolean {
     }
   }
   return false;
+}
+
+/** Where the router sent a request, in routeTable()'s terms. */
+function routedTo(request: FastifyRequest): string {
+  const config = request.routeOptions.config;
+  return config.public ? OWN : (config.route ?? 'upstream');
+}
+
+const hasBody = (request: FastifyRequest) =>
+  request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length']) > 0;
+
+/** CONNECT asks authward to open a tunnel: never. */
+function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
+  socket.end(
+    `HTTP/1.1 405 Method Not Allowed\r\nAllow: ${PROXIED_METHODS}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+  );
 }
 
 /** The route name used in logs and metrics. */

@@ -69,6 +69,12 @@ async function main(argv: string[]): Promise<number> {
       if (err) logger.error({ err, event: 'shutdown' }, 'shutting down after an error');
       else logger.info({ event: 'shutdown', signal }, 'shutting down: draining in-flight requests');
       app.readiness.drain();
+      // From now on every answer closes its connection, so no client sends another request on a
+      // keep-alive connection the server is about to close: that race resets the client's request
+      // (ECONNRESET, never seen by authward) instead of letting it reconnect and reach another replica.
+      app.server.prependListener('request', (_req, res) => {
+        if (!res.headersSent) res.setHeader('connection', 'close');
+      });
       if (config.shutdownDelaySeconds > 0) {
         await new Promise((resolve) => setTimeout(resolve, config.shutdownDelaySeconds * 1000));
       }

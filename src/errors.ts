@@ -29,3 +29,11 @@ export const ProviderUnavailableError = createError(
   503,
 );
 export const NotReadyError = createError('AW_NOT_READY', 'authward is starting, try again shortly', 503);
+export const MethodNotAllowedError = createError<[string]>('AW_METHOD_NOT_ALLOWED', '%s is not allowed', 405);
+export const PayloadTooLargeError = createError('AW_PAYLOAD_TOO_LARGE', 'request body too large', 413);
+export const TooManyHeadersError = createError('AW_TOO_MANY_HEADERS', 'too many request headers', 431);
+export const CrossOriginError = createError(
+  'AW_CROSS_ORIGIN',
+  'cross-origin WebSocket connections are refused',
+  403,
+);

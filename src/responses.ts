@@ -1,5 +1,6 @@
 // How authward answers errors: JSON for API callers, a small page for browsers, details only in the log.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { PayloadTooLargeError } from './errors.js';
 
 export function wantsHtml(request: FastifyRequest): boolean {
   const mode = request.headers['sec-fetch-mode'];
@@ -20,6 +21,7 @@ export const OWN_PAGE_HEADERS = {
   'x-frame-options': 'DENY',
 };
 
+/** An error answer: a small page for browsers, JSON otherwise; `hints` are paragraphs (escaped) / a list. */
 export function sendError(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -27,20 +29,25 @@ export function sendError(
   error: string,
   message: string,
   extra: Record<string, unknown> = {},
+  hints: readonly string[] = [],
 ) {
   reply.code(status).headers(OWN_PAGE_HEADERS);
   if (wantsHtml(request)) {
     const title = `${status} ${escapeHtml(message)}`;
+    const paragraphs = hints.map((h) => `<p>${escapeHtml(h)}</p>`).join('');
     return reply
       .type('text/html; charset=utf-8')
       .send(
-        `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p>Request id: ${escapeHtml(request.id)}</p></body></html>\n`,
+        `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${paragraphs}<p>Request id: ${escapeHtml(request.id)}</p></body></html>\n`,
       );
   }
-  return reply.send({ error, message, requestId: request.id, ...extra });
+  return reply.send({ error, message, requestId: request.id, ...extra, ...(hints.length ? { hints } : {}) });
 }
 
-export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  // A body cut at its limit surfaces as whatever the forwarding hit (an aborted upstream request): 413.
+  const err =
+    request.bodyTooLarge && error.code !== 'AW_PAYLOAD_TOO_LARGE' ? new PayloadTooLargeError() : error;
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
   if (status >= 500) {
     request.log.error({ err, event: 'error' }, err.message);

@@ -141,3 +141,48 @@ export async function measure(d: MeasureDeps, t: LoadTarget): Promise<Measuremen
     lat1,
   };
 }
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+/** Rounds combined: the median of every figure, except peak RSS (the maximum) and errors (the sum). */
+export function combine(rounds: Measurement[]): Measurement {
+  if (rounds.length === 1) return rounds[0] as Measurement;
+  const med = (f: (m: Measurement) => number | null | undefined) => {
+    const xs = rounds.map(f).filter((x): x is number => typeof x === 'number');
+    return xs.length > 0 ? median(xs) : null;
+  };
+  const byRps = [...rounds].sort((a, b) => a.rps - b.rps);
+  const lat1 = rounds.every((r) => r.lat1)
+    ? {
+        rps: med((r) => r.lat1?.rps) as number,
+        p50_ms: med((r) => r.lat1?.p50_ms) as number,
+        p99_ms: med((r) => r.lat1?.p99_ms) as number,
+        max_ms: Math.max(...rounds.map((r) => r.lat1?.max_ms ?? 0)),
+        errors: rounds.reduce((n, r) => n + (r.lat1?.errors ?? 0), 0),
+      }
+    : null;
+  const peaks = rounds.map((r) => r.peakRssMiB).filter((x): x is number => x !== null);
+  return {
+    rps: med((r) => r.rps) as number,
+    requests: rounds.reduce((n, r) => n + r.requests, 0),
+    p50_ms: med((r) => r.p50_ms) as number,
+    p90_ms: med((r) => r.p90_ms) as number,
+    p99_ms: med((r) => r.p99_ms) as number,
+    max_ms: Math.max(...rounds.map((r) => r.max_ms)),
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+    wrk: (byRps[Math.floor(byRps.length / 2)] as Measurement).wrk,
+    peakRssMiB: peaks.length > 0 ? Math.max(...peaks) : null,
+    cpuUsPerReq: med((r) => r.cpuUsPerReq),
+    cpuPct: med((r) => r.cpuPct),
+    backendHitsPerReq: Math.min(...rounds.map((r) => r.backendHitsPerReq)),
+    newBackendConns: rounds.reduce((n, r) => n + r.newBackendConns, 0),
+    redisUsPerReq: med((r) => r.redisUsPerReq),
+    redisCallsPerReq: med((r) => r.redisCallsPerReq),
+    otherPct: med((r) => r.otherPct) as number,
+    lat1,
+  };
+}

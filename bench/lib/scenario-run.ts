@@ -1,11 +1,11 @@
-// Runs one scenario: starts what it needs, signs users in, verifies the exact request, then measures it.
+// Prepares one scenario for the rounds: starts what it needs, signs users in, fills Redis, verifies the exact request.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { TestIdp } from '../../test/helpers/idp.js';
 import type { TestRedis } from '../../test/helpers/redis.js';
 import { type Authward, startAuthward } from './authward.js';
-import { type MeasureDeps, type Measurement, measure } from './measure.js';
+import type { LoadTarget, MeasureDeps } from './measure.js';
 import { type Server, startBareProxy, startNginx } from './peers.js';
 import { populateAccounts } from './populate.js';
 import { cpuSeconds, rssKiB } from './proc-stats.js';
@@ -21,6 +21,11 @@ export interface Session {
   cookie: string;
 }
 
+export interface RedisServer {
+  server: TestRedis;
+  client: Redis;
+}
+
 export interface RunContext {
   s: Settings;
   tools: Tools;
@@ -28,13 +33,29 @@ export interface RunContext {
   body: string;
   backend: Server;
   idp: TestIdp | undefined;
-  redis: TestRedis | undefined;
-  redisClient: Redis | undefined;
+  redis: Partial<Record<'main' | 'full', RedisServer>>;
   say: (line: string) => void;
-  /** Run-level facts for the JSON file (sign-in rate, Redis fill). */
+  /** Run-level facts for the JSON file (sign-in rates, Redis fill, idle RSS). */
   extra: Record<string, unknown>;
   servers: Partial<Record<Peer, Server>>;
   instances: Map<InstanceName, { aw: Authward; session: Session }>;
+  /** Seconds the rounds will take (to size the sign-in budget). */
+  measureSeconds: number;
+}
+
+/** USERS_BUDGET_S, or what the run budget leaves after the time so far and the rounds to come (15..300 s). */
+function signInBudget(ctx: RunContext, stillToPrepare: number): number {
+  if (ctx.s.usersBudgetS !== undefined) return ctx.s.usersBudgetS;
+  const left = ctx.s.runBudgetS - process.uptime() - ctx.measureSeconds - 10; // 10 s: the report, stopping
+  return Math.round(Math.min(300, Math.max(15, left / stillToPrepare)));
+}
+
+/** A scenario ready to load: what wrk requests, and a cheap check to repeat before each round. */
+export interface Prepared {
+  row: Row;
+  deps: MeasureDeps;
+  target: LoadTarget;
+  recheck: () => Promise<void>;
 }
 
 const LOGIN = 'bench-user';
@@ -43,15 +64,28 @@ async function instance(ctx: RunContext, name: InstanceName) {
   const have = ctx.instances.get(name);
   if (have) return have;
   if (!ctx.idp) throw new Error('no IdP');
-  const aw = await startAuthward(ctx.s, INSTANCES[name], {
+  const spec = INSTANCES[name];
+  const redis = spec.redis ? ctx.redis[spec.redis] : undefined;
+  if (spec.redis && !redis) throw new Error(`${name}: Redis did not start`);
+  const aw = await startAuthward(ctx.s, spec, {
     idp: ctx.idp,
     backendUrl: ctx.backend.url,
-    ...(ctx.redis ? { redisUrl: ctx.redis.url } : {}),
+    ...(redis ? { redisUrl: redis.server.url } : {}),
   });
+  const idle = rssKiB([aw.child.pid]) / 1024;
   const cookie = await signInUser(ctx.idp, aw, LOGIN, ctx.body);
-  ctx.say(`authward ${name} on ${aw.url} (pid ${aw.child.pid}); ${LOGIN} signed in`);
+  ctx.say(
+    `authward ${name} on ${aw.url} (pid ${aw.child.pid}, ${idle.toFixed(0)} MiB idle); ${LOGIN} signed in`,
+  );
+  ctx.extra[`rssIdleMiB-${name}`] = idle;
   const inst = { aw, session: { login: LOGIN, cookie } };
   ctx.instances.set(name, inst);
+  if (spec.redis === 'full' && redis) {
+    ctx.say(`filling the second Redis with ${ctx.s.accounts} accounts cloned from ${LOGIN}'s entries`);
+    const filled = await populateAccounts(redis.client, aw, ctx.s.accounts);
+    ctx.extra.populate = { accounts: ctx.s.accounts, ...filled };
+    ctx.say(`filled in ${filled.seconds.toFixed(1)} s: Redis uses ${filled.usedMemoryMiB.toFixed(0)} MiB`);
+  }
   return inst;
 }
 
@@ -66,7 +100,7 @@ async function peer(ctx: RunContext, p: Peer): Promise<Server> {
   return srv;
 }
 
-export async function runScenario(ctx: RunContext, row: Row): Promise<Measurement> {
+export async function prepare(ctx: RunContext, row: Row): Promise<Prepared> {
   const spec = SPECS[row.id];
   const deps: MeasureDeps = {
     settings: ctx.s,
@@ -78,45 +112,45 @@ export async function runScenario(ctx: RunContext, row: Row): Promise<Measuremen
   if (spec.peer) {
     const srv = await peer(ctx, spec.peer);
     const url = `${srv.url}${spec.path}`;
-    await expectBody(url, ctx.body);
-    try {
-      return await measure(deps, { url, ...(spec.peer === 'backend' ? {} : { proxyPid: srv.child.pid }) });
-    } finally {
-      if (spec.peer !== 'backend') {
-        await srv.child.stop();
-        delete ctx.servers[spec.peer];
-      }
-    }
+    const recheck = () => expectBody(url, ctx.body);
+    await recheck();
+    return {
+      row,
+      deps,
+      recheck,
+      target: { url, ...(spec.peer === 'backend' ? {} : { proxyPid: srv.child.pid }) },
+    };
   }
 
-  const { aw, session } = await instance(ctx, spec.instance as InstanceName);
+  const name = spec.instance as InstanceName;
+  const { aw, session } = await instance(ctx, name);
   const idp = ctx.idp as TestIdp;
-  if (aw.variant.cache === 'redis' && ctx.redis && ctx.redisClient)
-    deps.redis = { pid: ctx.redis.pid, client: ctx.redisClient };
-  if (spec.populated && !ctx.extra.populate && ctx.redisClient) {
-    ctx.say(`filling Redis with ${ctx.s.accounts} cloned accounts (partition + session record each)`);
-    ctx.extra.populate = {
-      accounts: ctx.s.accounts,
-      ...(await populateAccounts(ctx.redisClient, aw, ctx.s.accounts)),
-    };
-    ctx.say(`filled: ${JSON.stringify(ctx.extra.populate)}`);
-  }
+  const redis = INSTANCES[name].redis ? ctx.redis[INSTANCES[name].redis ?? 'main'] : undefined;
+  if (redis) deps.redis = { pid: redis.server.pid, client: redis.client };
   const url = `${aw.url}${spec.path}`;
   const cookie = { cookie: session.cookie };
+  const headers = [`Cookie: ${session.cookie}`];
+  const proxyPid = aw.child.pid;
   switch (spec.kind) {
-    case 'public':
-      await expectBody(url, ctx.body);
-      return measure(deps, { url, proxyPid: aw.child.pid });
-    case 'session':
-      await expectBody(url, ctx.body, cookie);
+    case 'public': {
+      const recheck = () => expectBody(url, ctx.body);
+      await recheck();
+      return { row, deps, recheck, target: { url, proxyPid } };
+    }
+    case 'session': {
+      const recheck = () => expectBody(url, ctx.body, cookie);
+      await recheck();
       await expectRefused(url, session.cookie);
       await expectIdentity(aw.url, session.cookie, session.login);
-      return measure(deps, { url, proxyPid: aw.child.pid, headers: [`Cookie: ${session.cookie}`] });
-    case 'token':
-      await expectBody(url, ctx.body, cookie);
+      return { row, deps, recheck, target: { url, proxyPid, headers } };
+    }
+    case 'token': {
+      const recheck = () => expectBody(url, ctx.body, cookie);
+      await recheck();
       await expectRefused(url, session.cookie);
       await expectBearer(idp, `${aw.url}/api`, session.cookie, session.login);
-      return measure(deps, { url, proxyPid: aw.child.pid, headers: [`Cookie: ${session.cookie}`] });
+      return { row, deps, recheck, target: { url, proxyPid, headers } };
+    }
     default:
       return manySessions(ctx, row, aw, deps, url, spec.users?.(ctx.s) ?? ctx.s.users);
   }
@@ -129,12 +163,12 @@ async function manySessions(
   deps: MeasureDeps,
   url: string,
   users: number,
-) {
+): Promise<Prepared> {
   const { s, say } = ctx;
   const idp = ctx.idp as TestIdp;
-  say(
-    `signing in up to ${users} users through the IdP, ${s.signInConcurrency} at a time (budget ${s.usersBudgetS} s)`,
-  );
+  // 8u comes before 10 in the plan: it takes a share, 10 the rest.
+  const budgetS = signInBudget(ctx, row.id === '8u' && s.scenarios.includes('10') ? 2 : 1);
+  say(`${row.id}: signing in up to ${users} users, ${s.signInConcurrency} at a time (budget ${budgetS} s)`);
   const cpu0 = { driver: process.cpuUsage(), authward: cpuSeconds([aw.child.pid]).total };
   const many = await signInMany(
     idp,
@@ -143,11 +177,12 @@ async function manySessions(
       prefix: `bench-${row.id}-`,
       n: users,
       concurrency: s.signInConcurrency,
-      budgetS: s.usersBudgetS,
+      budgetS,
       expectBody: ctx.body,
     },
     (done, sec) => say(`  ${done} signed in after ${sec.toFixed(0)} s`),
   );
+  const driver = process.cpuUsage(cpu0.driver);
   const rate = many.sessions.length / many.seconds;
   const signIns = {
     requested: users,
@@ -158,17 +193,17 @@ async function manySessions(
     failures: many.failures,
     rssAfterMiB: rssKiB([aw.child.pid]) / 1024,
     // Where sign-in time goes: this process runs the IdP and the browsers; authward redeems the codes.
-    cpuSeconds: {
-      idpAndBrowsers:
-        (process.cpuUsage().user + process.cpuUsage().system - cpu0.driver.user - cpu0.driver.system) / 1e6,
-      authward: cpuSeconds([aw.child.pid]).total - cpu0.authward,
+    cpuMsPerSignIn: {
+      idpAndBrowsers: (driver.user + driver.system) / 1e3 / Math.max(1, many.sessions.length),
+      authward:
+        ((cpuSeconds([aw.child.pid]).total - cpu0.authward) * 1e3) / Math.max(1, many.sessions.length),
     },
   };
-  ctx.extra[`signIns${row.id}`] = signIns;
-  say(`sign-ins: ${JSON.stringify(signIns)}`);
+  ctx.extra[`signIns-${row.id}`] = signIns;
+  say(`${row.id}: ${JSON.stringify(signIns)}`);
   if (many.stoppedByBudget) {
     row.notes.push(
-      `only ${many.sessions.length} of ${users} users signed in within USERS_BUDGET_S=${s.usersBudgetS}s (${rate.toFixed(1)}/s; all ${users} would take ~${(users / rate).toFixed(0)} s)`,
+      `only ${many.sessions.length} of ${users} users signed in within the ${budgetS} s budget (${rate.toFixed(1)}/s; all ${users} would take ~${(users / rate).toFixed(0)} s)`,
     );
   }
   if (many.sessions.length === 0) throw new Error('no user signed in');
@@ -182,9 +217,15 @@ async function manySessions(
     if (i % (step * 3) === 0) await expectBearer(idp, `${aw.url}/api`, one.cookie, one.login);
   }
   row.notes.push(`${many.sessions.length} distinct sessions, round-robin`);
-  return measure(deps, {
-    url,
-    proxyPid: aw.child.pid,
-    cookieScript: { script: join(BENCH, 'lua', 'cookies.lua'), args: [file, new URL(url).pathname] },
-  });
+  const first = many.sessions[0] as Session;
+  return {
+    row,
+    deps,
+    recheck: () => expectBody(url, ctx.body, { cookie: first.cookie }),
+    target: {
+      url,
+      proxyPid: aw.child.pid,
+      cookieScript: { script: join(BENCH, 'lua', 'cookies.lua'), args: [file, new URL(url).pathname] },
+    },
+  };
 }

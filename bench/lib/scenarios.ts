@@ -1,9 +1,13 @@
-// What each scenario targets, which authward instance serves it, what is verified first, and the run order.
+// What each scenario targets, which authward instance serves it, and the order they are measured in.
+//
+// Every instance a run needs is up for the whole run (an idle one costs nothing), so rounds can
+// interleave all scenarios: on a shared machine, measuring 3 and 7 minutes apart is what makes
+// ratios unreliable. Scenario 9's instance has its own Redis, filled before the rounds.
 import type { Variant } from './authward.js';
 import type { ScenarioId, Settings } from './settings.js';
 
 export type Peer = 'backend' | 'nginx' | 'bare';
-export type InstanceName = 'mem' | 'redis' | 'redis-nol1';
+export type InstanceName = 'mem' | 'mem-many' | 'redis' | 'redis-full' | 'redis-nol1';
 
 export interface ScenarioSpec {
   /** A peer system, or an authward instance. */
@@ -12,17 +16,23 @@ export interface ScenarioSpec {
   /** public: no session; session: the default upstream; token: the bearer route; many: token, N sessions. */
   kind: 'peer' | 'public' | 'session' | 'token' | 'many';
   path: string;
-  /** Needs the 100k accounts in Redis before it runs. */
-  populated?: boolean;
   /** kind many: how many users sign in (default USERS). */
   users?: (s: Settings) => number;
 }
 
-export const INSTANCES: Record<InstanceName, Variant> = {
+export interface InstanceSpec extends Variant {
+  /** Which Redis server (redis variants): the plain one, or the one holding ACCOUNTS other accounts. */
+  redis?: 'main' | 'full';
+}
+
+export const INSTANCES: Record<InstanceName, InstanceSpec> = {
   mem: { name: 'mem', cache: 'memory' },
-  redis: { name: 'redis', cache: 'redis' },
+  // Scenario 10's sessions get their own replica, so 4, 5 and 7m measure one without them.
+  'mem-many': { name: 'mem-many', cache: 'memory' },
+  redis: { name: 'redis', cache: 'redis', redis: 'main' },
+  'redis-full': { name: 'redis-full', cache: 'redis', redis: 'full' },
   // l1Ttl is an exclusiveMinimum-0 number of seconds: 1 ms means every request misses the L1.
-  'redis-nol1': { name: 'redis-nol1', cache: 'redis', l1Ttl: 0.001 },
+  'redis-nol1': { name: 'redis-nol1', cache: 'redis', l1Ttl: 0.001, redis: 'main' },
 };
 
 export const SPECS: Record<ScenarioId, ScenarioSpec> = {
@@ -31,28 +41,25 @@ export const SPECS: Record<ScenarioId, ScenarioSpec> = {
   '3': { peer: 'bare', kind: 'peer', path: '/' },
   '4': { instance: 'mem', kind: 'public', path: '/public/asset.css' },
   '5': { instance: 'mem', kind: 'session', path: '/' },
-  '7m': { instance: 'mem', kind: 'token', path: '/api/' },
-  '10': { instance: 'mem', kind: 'many', path: '/api/' },
   '6': { instance: 'redis', kind: 'session', path: '/' },
   '7': { instance: 'redis', kind: 'token', path: '/api/' },
+  '7m': { instance: 'mem', kind: 'token', path: '/api/' },
   '8': { instance: 'redis-nol1', kind: 'token', path: '/api/' },
   '8u': { instance: 'redis-nol1', kind: 'many', path: '/api/', users: (s) => s.users8u },
-  '9a': { instance: 'redis', kind: 'session', path: '/', populated: true },
-  '9b': { instance: 'redis', kind: 'token', path: '/api/', populated: true },
+  '9a': { instance: 'redis-full', kind: 'session', path: '/' },
+  '9b': { instance: 'redis-full', kind: 'token', path: '/api/' },
+  '10': { instance: 'mem-many', kind: 'many', path: '/api/' },
 };
 
-/** Peers first, then one authward instance at a time (stopped after its last scenario), 9 after the fill. */
-export const ORDER: ScenarioId[] = ['1', '2', '3', '4', '5', '7m', '10', '6', '7', '8', '8u', '9a', '9b'];
+export const ORDER: ScenarioId[] = ['1', '2', '3', '4', '5', '6', '7', '7m', '8', '8u', '9a', '9b', '10'];
 
 export function plan(selected: readonly ScenarioId[]): ScenarioId[] {
   return ORDER.filter((id) => selected.includes(id));
 }
 
-/** The index of the last planned scenario using the instance (to stop it right after). */
-export function lastUse(planned: readonly ScenarioId[], instance: InstanceName): number {
-  let last = -1;
-  planned.forEach((id, i) => {
-    if (SPECS[id].instance === instance) last = i;
-  });
-  return last;
+/** Round r's order: the plan rotated, so no scenario always runs first or right after another. */
+export function rotated<T>(items: readonly T[], round: number, rounds: number): T[] {
+  if (items.length === 0) return [];
+  const shift = Math.floor((round * items.length) / Math.max(1, rounds)) % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
 }

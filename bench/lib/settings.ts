@@ -37,6 +37,8 @@ function scenarios(): ScenarioId[] {
 export interface Settings {
   duration: number;
   warmup: number;
+  /** Each round measures every scenario once, in a rotated order; the report takes medians. */
+  rounds: number;
   /** Latency run at one connection (0: skipped). */
   latDuration: number;
   threads: number;
@@ -44,7 +46,10 @@ export interface Settings {
   scenarios: ScenarioId[];
   users: number;
   users8u: number;
-  usersBudgetS: number;
+  /** Seconds for the sign-ins of 10 (and 8u); undefined: what is left of RUN_BUDGET_S. */
+  usersBudgetS: number | undefined;
+  /** The whole run's target (the driver's own time; the tsc compile before it is not counted). */
+  runBudgetS: number;
   signInConcurrency: number;
   accounts: number;
   bodyBytes: number;
@@ -73,13 +78,15 @@ export function loadSettings(): Settings {
   return {
     duration: num('DURATION', 8),
     warmup: num('WARMUP', 2),
+    rounds: Math.max(1, Math.round(num('ROUNDS', 1))),
     latDuration: num('LAT_DURATION', 2),
     threads: num('THREADS', 2),
     conns: num('CONNS', 64),
     scenarios: scenarios(),
     users: num('USERS', 10_000),
     users8u: num('USERS_8U', 200),
-    usersBudgetS: num('USERS_BUDGET_S', 60),
+    usersBudgetS: process.env.USERS_BUDGET_S ? num('USERS_BUDGET_S', 60) : undefined,
+    runBudgetS: num('RUN_BUDGET_S', 270),
     signInConcurrency: Math.max(1, num('SIGNIN_CONCURRENCY', 16)),
     accounts: num('ACCOUNTS', 100_000),
     bodyBytes: num('BODY_BYTES', 1024),

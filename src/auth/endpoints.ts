@@ -15,6 +15,7 @@ import { claimsFromIdToken, userHash, userId } from './claims.js';
 import type { LoginTransactions } from './login-tx.js';
 import { safeReturnTo } from './return-to.js';
 import type { SignInFlow } from './sign-in.js';
+import type { SignInLoop } from './sign-in-loop.js';
 
 export interface EndpointDeps {
   config: Config;
@@ -24,6 +25,7 @@ export interface EndpointDeps {
   transactions: LoginTransactions;
   names: CookieNames;
   flow: SignInFlow;
+  loop: SignInLoop;
   verifyIdToken: () => ((idToken: string, nonce: string) => Promise<JWTPayload>) | undefined;
   idp: string;
 }
@@ -135,9 +137,13 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
     };
     const t = now();
     request.session.set('d', { sid, acc, iat: t, seen: t, exp: t + Math.floor(lifetime) });
+    d.loop.signedIn(request, reply);
     request.log.info({ event: 'sign_in', user: userHash(claims) }, 'signed in');
     app.metrics?.signIn('ok');
-    return reply.code(302).headers(OWN_PAGE_HEADERS).header('location', tx.returnTo).send();
+    // Checked when the login started and sealed since; checked again so no other writer of the
+    // transaction (an older version, a future field) can ever make this Location leave the origin.
+    const target = safeReturnTo(tx.returnTo, origin);
+    return reply.code(302).headers(OWN_PAGE_HEADERS).header('location', target).send();
   });
 
   const logout = async (request: FastifyRequest, reply: FastifyReply) => {

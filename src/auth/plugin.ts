@@ -3,11 +3,14 @@
 // Rules enforced per request (in this order): authward's own endpoints and health answer without a
 // session; publicRoutes (canonical path + method) pass without one; otherwise the cookie must decrypt,
 // be within its absolute lifetime and idle timeout, and its server-side record must still exist (a
-// sign-out anywhere revokes it); then the authorization rules for the path must allow the user.
+// sign-out anywhere revokes it); then the authorization rules for the path must allow the user; a
+// WebSocket upgrade must come from publicUrl's origin (websockets.ts). A request that passes clears the
+// sign-in loop counter (sign-in-loop.ts).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { JWTPayload } from 'jose';
 import type { Config } from '../config/schema.js';
+import { CrossOriginError } from '../errors.js';
 import { sendError } from '../responses.js';
 import type { CookieNames, SessionData } from '../session/cookie.js';
 import type { CachedRecord, SessionRecords } from '../session/records.js';
@@ -18,6 +21,8 @@ import { authEndpoints } from './endpoints.js';
 import { LoginTransactions } from './login-tx.js';
 import { publicMatcher } from './public-routes.js';
 import { type SignInFlow, signInFlow } from './sign-in.js';
+import { SignInLoop } from './sign-in-loop.js';
+import { LiveSockets } from './websockets.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,6 +31,7 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     signIn: SignInFlow;
+    liveSockets: LiveSockets;
   }
 }
 
@@ -45,9 +51,14 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
   const { config } = o;
   const origin = new URL(config.publicUrl).origin;
   const transactions = new LoginTransactions(app, o.names);
+  const loop = new SignInLoop(app, o.names, config.publicUrl);
+  const sockets = new LiveSockets(o.records, config.session.revocationCheckInterval, app.log);
+  app.addHook('onClose', async () => sockets.close());
+  app.decorate('liveSockets', sockets);
   const flow = signInFlow({
     provider: o.provider,
     transactions,
+    loop,
     origin,
     redirectUri: new URL(config.identity.callbackPath, origin).href,
     loginPath: `${config.identity.pathPrefix.replace(/\/+$/, '')}/login`,
@@ -56,7 +67,7 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
   });
   app.decorate('signIn', flow);
   app.decorateRequest('auth', null);
-  await app.register(authEndpoints, { ...o, transactions, flow });
+  await app.register(authEndpoints, { ...o, transactions, flow, loop });
 
   const isPublic = publicMatcher(config.publicRoutes);
   const authorize = authorizer(config.authorization);
@@ -81,7 +92,16 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
       request.log.info({ event: 'access_denied', path: request.canonicalPath }, 'authorization rules deny');
       return sendError(request, reply, 403, 'forbidden', 'you are signed in but not allowed here');
     }
+    if ((request.raw as { upgrade?: boolean }).upgrade === true) {
+      const from = request.headers.origin;
+      if (from !== undefined && from !== origin) {
+        request.log.info({ event: 'access_denied', reason: 'cross-origin websocket' }, 'upgrade refused');
+        throw new CrossOriginError();
+      }
+      sockets.track(s.sid, s.exp, request.raw.socket);
+    }
     request.auth = { session: s, record };
+    loop.clear(request, reply);
     if (t - s.seen > touchAfter) request.session.set('d', { ...s, seen: Math.floor(t) });
   });
 }

@@ -6,10 +6,12 @@ import { OWN_PAGE_HEADERS, sendError, wantsHtml } from '../responses.js';
 import type { Provider } from '../tokens/provider.js';
 import type { LoginTransactions } from './login-tx.js';
 import { safeReturnTo } from './return-to.js';
+import type { SignInLoop } from './sign-in-loop.js';
 
 export interface SignInOptions {
   provider: Provider;
   transactions: LoginTransactions;
+  loop: SignInLoop;
   origin: string;
   redirectUri: string;
   loginPath: string;
@@ -26,6 +28,7 @@ export function signInFlow(o: SignInOptions) {
     returnTo: string,
     extra: { scopes?: string[]; claims?: string } = {},
   ) {
+    if (o.loop.stop(request, reply)) return reply;
     if (!o.provider.ready) throw new ProviderUnavailableError();
     const verifier = randomBytes(32).toString('base64url');
     const scopes = extra.scopes ?? [];

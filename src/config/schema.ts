@@ -41,6 +41,13 @@ const HostPort = Type.Object(
   },
   { additionalProperties: false },
 );
+const BodyLimit = Type.Optional(
+  Type.Integer({
+    minimum: 0,
+    description:
+      'Largest request body in bytes: 413 past it (a chunked body is cut there). Default: unlimited.',
+  }),
+);
 const Methods = Type.Array(
   Type.Union(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m) => Type.Literal(m))),
   { minItems: 1, uniqueItems: true, description: 'HTTP methods this entry applies to (default: all).' },
@@ -231,6 +238,7 @@ const Upstream = strict(
       description:
         'Scopes whose access token is sent as `X-MS-TOKEN-AAD-ACCESS-TOKEN` (as App Service does).',
     }),
+    bodyLimit: BodyLimit,
   },
   'The default upstream: every request no route claims.',
 );
@@ -261,6 +269,7 @@ const Route = Type.Object(
       default: false,
       description: 'Also send identity headers to this route.',
     }),
+    bodyLimit: BodyLimit,
   },
   { additionalProperties: false },
 );

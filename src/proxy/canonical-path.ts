@@ -5,6 +5,8 @@
 // - percent-decoding must succeed; NUL, control characters and backslashes are refused;
 // - dot segments (`.`/`..`, in any encoding) and empty segments (`//`) are refused;
 // - encoded or double-encoded `/`, `\` and `.` (`%2f`, `%5c`, `%252e`, ...) are refused;
+// - an encoded `;` (`%3b`) is refused: decoded here it would start a parameter, while servers keep it
+//   as data ("/a%3Bx/b" is the segment "a;x", not "/a/b" as a rule would see it);
 // - `;parameters` are dropped from each segment for matching (Tomcat-style servers ignore them);
 //   a segment that is only a parameter (`/a/;x/b`) counts as empty unless it is the last.
 
@@ -44,6 +46,7 @@ export function canonicalPath(rawUrl: string): CanonicalResult {
     if (seg === '.' || seg === '..') return { error: 'path must not contain dot segments' };
     segments[i] = seg;
   }
+  if (/%3b/i.test(raw)) return { error: 'path must not contain an encoded ";"' };
   return { path: segments.join('/') };
 }
 

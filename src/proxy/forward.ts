@@ -6,6 +6,7 @@ import httpProxy from '@fastify/http-proxy';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
 import { type ForwardContext, forwardHeaders, responseHeaders } from './headers.js';
+import { ClientGoneError, upstreamAgent, withClientSocket } from './upstream-agent.js';
 
 export interface ForwardOptions {
   /** Path prefix ('' for the catch-all). Not `prefix`: fastify would apply that to this plugin too. */
@@ -31,6 +32,17 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
   const basePath = target.pathname.replace(/\/+$/, '');
   // reply-from does not verify upstream certificates unless told: verify against system CAs + caFile.
   const ca = opts.caFile ? [...rootCertificates, readFileSync(opts.caFile, 'utf8')] : undefined;
+  const agent = upstreamAgent({
+    headersTimeout: opts.timeoutSeconds * 1000,
+    // The same bound on silence between body bytes (not on the whole body): a stalled upstream would
+    // otherwise hold the client, the socket and the request forever. A download or a server-sent event
+    // stream that keeps moving is never cut; an event stream must send something (a `:` comment line
+    // as heartbeat) at least once per timeout, as behind nginx (proxy_read_timeout).
+    bodyTimeout: opts.timeoutSeconds * 1000,
+    connect: { rejectUnauthorized: true, ...(ca ? { ca } : {}), timeout: 10_000 },
+  });
+  // After the server has drained (fastify runs plugin onClose hooks once in-flight requests are done).
+  app.addHook('onClose', () => agent.close());
   // biome-ignore lint/suspicious/noExplicitAny: the plugin's option union does not type-check through register()
   await app.register(httpProxy as any, {
     upstream,
@@ -41,18 +53,23 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
     ...(opts.preHandler ? { preHandler: opts.preHandler } : {}),
     config: opts.routeConfig ?? {},
     internalRewriteLocationHeader: false,
-    undici: {
-      headersTimeout: opts.timeoutSeconds * 1000,
-      bodyTimeout: 0, // long polls and server-sent events may pause; clients and upstream own that timeout
-      connect: { rejectUnauthorized: true, ...(ca ? { ca } : {}), timeout: 10_000 },
-    },
+    undici: agent,
     replyOptions: {
+      // Never retry: reply-from by default re-sends a GET that got 503 up to 10 more times (42 ms x
+      // random backoff), multiplying the load on an upstream that is shedding it and leaving each
+      // discarded response's connection busy. A 503 goes to the client once, as the upstream sent it.
+      retryDelay: () => null,
       ...(opts.onResponse ? { onResponse: opts.onResponse } : {}),
       rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) =>
-        forwardHeaders(headers, opts.context(request)),
+        withClientSocket(forwardHeaders(headers, opts.context(request)), request.raw.socket),
       rewriteHeaders: (headers: IncomingHttpHeaders) => responseHeaders(headers),
       onError: (reply: FastifyReply, { error }: { error: Error }) => {
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        if (cause instanceof ClientGoneError) {
+          // Nobody to answer and no upstream to blame: not an upstream error (499 is nginx's code for it).
+          reply.log.info({ event: 'client_gone', upstream }, cause.message);
+          return reply.code(499).send();
+        }
         const timedOut = (error as { statusCode?: number }).statusCode === 504;
         reply.log.warn(
           { event: 'upstream_error', upstream, code: cause?.code ?? (error as { code?: string }).code },

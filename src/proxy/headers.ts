@@ -50,6 +50,15 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'http2-settings',
 ]);
 
+// Method-override headers: frameworks (Express method-override, Rails, Laravel, Symfony, ASP.NET) let
+// them replace the request method. authward decided on the real method (publicRoutes[].methods,
+// routes[].methods), so a GET must not turn into a DELETE behind it: they are never forwarded.
+const METHOD_OVERRIDE: ReadonlySet<string> = new Set([
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+]);
+
 export interface ForwardContext {
   /** The client's address chain as authward trusts it (X-Forwarded-For value). */
   forwardedFor: string;
@@ -74,7 +83,9 @@ export function forwardHeaders(
     const value = headers[name];
     if (value === undefined) continue;
     const canonical = name.includes('_') ? name.replace(/_/g, '-') : name;
-    if (PROXY_OWNED_HEADERS.has(canonical) || HOP_BY_HOP.has(canonical)) continue;
+    if (PROXY_OWNED_HEADERS.has(canonical) || HOP_BY_HOP.has(canonical) || METHOD_OVERRIDE.has(canonical)) {
+      continue;
+    }
     if (
       canonical !== name &&
       (canonical === 'authorization' || canonical === 'cookie' || canonical === 'host')

@@ -12,6 +12,7 @@ import type { CookieNames } from '../session/cookie.js';
 import type { SessionRecords } from '../session/records.js';
 import { InteractionRequired } from '../tokens/errors.js';
 import { scopesKey, type TokenService } from '../tokens/token-service.js';
+import { underPrefix } from './canonical-path.js';
 import { forwardPlugin } from './forward.js';
 import { forwardContext } from './forward-context.js';
 
@@ -43,7 +44,7 @@ export async function tokenRoutesPlugin(app: FastifyInstance, d: TokenRouteDeps)
         authorization: `Bearer ${t}`,
       })),
       onResponse: claimsChallengeHandler(app, route),
-      routeConfig: { route: route.name },
+      routeConfig: { route: route.name, bodyLimit: route.bodyLimit },
       context: (request) => ({
         ...forwardContext(request, d.names, {
           ...(route.identityHeaders ? request.auth?.record.headers : undefined),
@@ -53,6 +54,38 @@ export async function tokenRoutesPlugin(app: FastifyInstance, d: TokenRouteDeps)
       }),
     });
   }
+}
+
+/** What routeTable() answers for authward's own endpoints and health probes. */
+export const OWN = '\u0000own';
+
+/**
+ * Where a canonical path belongs, decided from the config alone: OWN, a route's name, or 'upstream'.
+ * The router decides on the raw path (it decodes, but keeps `;parameters`); app.ts refuses any request
+ * on which the two disagree, so routing, authorization and token choice always see the same path.
+ */
+export function routeTable(config: Config): (method: string, path: string) => string {
+  const ownPrefix = `${config.identity.pathPrefix.replace(/\/+$/, '')}/`;
+  const ownGets = new Set([
+    config.identity.callbackPath,
+    config.health.livenessPath,
+    config.health.readinessPath,
+  ]);
+  const routes = config.routes
+    .map((r) => ({
+      name: r.name,
+      prefix: routePrefix(r.path),
+      methods: r.methods ? new Set<string>(r.methods) : null,
+    }))
+    .sort((a, b) => b.prefix.length - a.prefix.length);
+  return (method, path) => {
+    if (path.startsWith(ownPrefix)) return OWN;
+    if (ownGets.has(path) && (method === 'GET' || method === 'HEAD')) return OWN;
+    for (const r of routes) {
+      if (underPrefix(path, r.prefix) && (!r.methods || r.methods.has(method))) return r.name;
+    }
+    return 'upstream';
+  };
 }
 
 /** Acquires the token before forwarding; answers sign-in, consent or 503 itself when it cannot. */

@@ -26,6 +26,8 @@ declare module '@fastify/secure-session' {
 export interface CookieNames {
   session: string;
   txPrefix: string;
+  /** The sign-in loop counter (src/auth/sign-in-loop.ts): never `__Host-`/Secure, see there. */
+  loop: string;
   secure: boolean;
   isOwn: (name: string) => boolean;
 }
@@ -34,7 +36,14 @@ export function cookieNames(config: Config): CookieNames {
   const secure = new URL(config.publicUrl).protocol === 'https:';
   const base = `${secure ? '__Host-' : ''}${config.session.cookieName}`;
   const txPrefix = `${base}-tx-`;
-  return { session: base, txPrefix, secure, isOwn: (n) => n === base || n.startsWith(txPrefix) };
+  const loop = `${config.session.cookieName}-loop`;
+  return {
+    session: base,
+    txPrefix,
+    loop,
+    secure,
+    isOwn: (n) => n === base || n.startsWith(txPrefix) || n === loop,
+  };
 }
 
 export async function sessionCookiePlugin(app: FastifyInstance, config: Config, names: CookieNames) {

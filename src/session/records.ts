@@ -31,6 +31,7 @@ export interface CachedRecord {
 export class SessionRecords {
   private readonly cache: LRUCache<string, CachedRecord>;
   private readonly trustMs: number;
+  private readonly ended: ((sid: string) => void)[] = [];
 
   constructor(
     private readonly store: Store,
@@ -50,11 +51,11 @@ export class SessionRecords {
     this.remember(sid, record);
   }
 
-  /** The record, or null when the session was signed out (or expired) anywhere. */
-  async get(sid: string): Promise<CachedRecord | null> {
+  /** The record, or null when the session was signed out (or expired) anywhere. `fresh`: skip the trust. */
+  async get(sid: string, fresh = false): Promise<CachedRecord | null> {
     const now = Date.now();
     const cached = this.cache.get(sid);
-    if (cached && cached.until > now) return cached;
+    if (cached && cached.until > now && !fresh) return cached;
     let blob: Buffer | null;
     try {
       blob = await this.store.get(recordKey(sid));
@@ -72,7 +73,13 @@ export class SessionRecords {
 
   async delete(sid: string): Promise<void> {
     this.cache.delete(sid);
+    for (const listener of this.ended) listener(sid);
     await this.store.del(recordKey(sid));
+  }
+
+  /** Called with the session id whenever this replica ends a session (sign-out, dead grant, re-login). */
+  onEnd(listener: (sid: string) => void): void {
+    this.ended.push(listener);
   }
 
   private remember(sid: string, record: SessionRecord): CachedRecord {

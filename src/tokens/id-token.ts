@@ -54,7 +54,7 @@ export function idTokenVerifier(id: IdentityConfig, discovery: Discovery, http: 
         requiredClaims: ['sub', 'exp', 'iat'],
       }));
     } catch (err) {
-      throw new IdTokenError(describe(err));
+      throw new IdTokenError(describe(err, unverified, id.clockSkew));
     }
     if (payload.nonce !== nonce) throw new IdTokenError('nonce mismatch');
     if (allowedTenants && !(tid && allowedTenants.has(tid.toLowerCase()))) {
@@ -64,9 +64,22 @@ export function idTokenVerifier(id: IdentityConfig, discovery: Discovery, http: 
   };
 }
 
-function describe(err: unknown): string {
+function describe(err: unknown, payload: JWTPayload, clockSkew: number): string {
+  // A time claim off by more than clockSkew is nearly always the provider's clock or ours: say by how
+  // much, so the log points at clock sync rather than at a forged token.
+  const now = Math.floor(Date.now() / 1000);
+  const by = (claim: 'exp' | 'nbf' | 'iat') =>
+    typeof payload[claim] === 'number' ? Math.abs(now - (payload[claim] as number)) : undefined;
+  const clocks = `by this server's clock (identity.clockSkew ${clockSkew} s; are the clocks in sync?)`;
+  if (err instanceof errors.JWTExpired) return `expired ${by('exp') ?? '?'} s ago ${clocks}`;
+  if (
+    err instanceof errors.JWTClaimValidationFailed &&
+    (err.claim === 'nbf' || err.claim === 'iat') &&
+    err.reason === 'check_failed'
+  ) {
+    return `claim ${err.claim} is ${by(err.claim) ?? '?'} s in the future ${clocks}`;
+  }
   if (err instanceof errors.JWTClaimValidationFailed) return `claim ${err.claim} ${err.reason}`;
-  if (err instanceof errors.JWTExpired) return 'expired';
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'signature does not verify';
   if (err instanceof errors.JWKSNoMatchingKey) return 'signed by a key the provider does not publish';
   if (err instanceof errors.JOSEAlgNotAllowed) return 'algorithm not allowed';

@@ -1,0 +1,47 @@
+// Request body limits (upstream.bodyLimit, routes[].bodyLimit), checked after the session check.
+//
+// A declared Content-Length past the limit is answered 413 before any byte of the body is read. A chunked
+// body is counted as it streams: past the limit the stream errors, so the upstream sees an aborted
+// request (never a complete one with a truncated body) and the client gets 413 (see responses.ts).
+import { Transform } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { PayloadTooLargeError } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Largest request body in bytes for this route; undefined: unlimited. */
+    bodyLimit?: number | undefined;
+  }
+  interface FastifyRequest {
+    /** Set once the body passed its limit: whatever error the forwarding then hits, the answer is 413. */
+    bodyTooLarge: boolean;
+  }
+}
+
+export function bodyLimits(app: FastifyInstance): void {
+  app.decorateRequest('bodyTooLarge', false);
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const limit = request.routeOptions.config.bodyLimit;
+    if (limit === undefined) return payload;
+    const declared = request.headers['content-length'];
+    if (declared !== undefined) {
+      // Node's parser then delivers exactly this many bytes: nothing to count.
+      if (Number(declared) <= limit) return payload;
+      request.bodyTooLarge = true;
+      throw new PayloadTooLargeError();
+    }
+    if (request.headers['transfer-encoding'] === undefined) return payload;
+    let seen = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        seen += chunk.length;
+        if (seen <= limit) return done(null, chunk);
+        request.bodyTooLarge = true;
+        done(new PayloadTooLargeError());
+      },
+    });
+    // The error may come before the forwarder reads the stream; an unheard 'error' would crash the process.
+    counted.on('error', () => undefined);
+    return payload.pipe(counted);
+  });
+}

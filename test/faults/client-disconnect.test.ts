@@ -1,0 +1,100 @@
+// A client that goes away mid-request: authward abandons the upstream request at once (waiting, uploading, downloading).
+import { request as httpRequest } from 'node:http';
+import { Readable } from 'node:stream';
+import t from 'tap';
+import { type RecordedRequest, startUpstream } from '../helpers/upstream.js';
+import { captureLogger, startProxy } from '../proxy/proxy-app.js';
+
+const upstream = await startUpstream();
+t.teardown(() => upstream.close());
+const { logger, lines } = captureLogger('info');
+const proxy = await startProxy(t, upstream.url, {}, { logger });
+
+/** The upstream's record of the first request whose URL starts with `prefix`, once it arrives. */
+async function arrived(prefix: string): Promise<RecordedRequest> {
+  for (;;) {
+    const r = upstream.requests.find((x) => x.url.startsWith(prefix));
+    if (r) return r;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** How the upstream's response ended, and how long after `since`; 'still open' after 2 s. */
+async function outcome(r: RecordedRequest, since: number) {
+  const how = await Promise.race([r.done, new Promise((res) => setTimeout(() => res('still open'), 2000))]);
+  return { how, ms: Math.round(performance.now() - since) };
+}
+
+t.test('while the upstream is still thinking', async (t) => {
+  const req = httpRequest(`${proxy.url}/slow?ms=5000`);
+  req.on('error', () => {});
+  req.end();
+  const r = await arrived('/slow');
+  const goneAt = performance.now();
+  req.destroy();
+  const o = await outcome(r, goneAt);
+  t.equal(o.how, 'aborted', `the upstream request was aborted (${o.ms} ms after the client left)`);
+  t.ok(o.ms < 1000);
+  await new Promise((res) => setTimeout(res, 100));
+  t.ok(
+    lines.some((l) => l.event === 'client_gone'),
+    'logged as the client going away',
+  );
+  t.notOk(
+    lines.some((l) => l.event === 'upstream_error'),
+    'not counted as an upstream failure',
+  );
+});
+
+t.test('halfway through an upload', async (t) => {
+  let sent = 0;
+  const body = new Readable({
+    read() {
+      sent += 64 * 1024;
+      this.push(Buffer.alloc(64 * 1024, 1));
+    },
+  });
+  const req = httpRequest(`${proxy.url}/upload`, {
+    method: 'PUT',
+    headers: { 'content-length': 100 * 1024 * 1024 },
+  });
+  req.on('error', () => {});
+  body.pipe(req);
+  const r = await arrived('/upload');
+  while (sent < 5 * 1024 * 1024) await new Promise((res) => setTimeout(res, 5));
+  const goneAt = performance.now();
+  body.unpipe(req);
+  req.destroy();
+  const o = await outcome(r, goneAt);
+  t.equal(o.how, 'aborted', `the upstream upload was aborted (${o.ms} ms after the client left)`);
+  t.ok(o.ms < 1000);
+});
+
+t.test('halfway through a download', async (t) => {
+  const total = 500 * 1024 * 1024;
+  let received = 0;
+  const goneAt = await new Promise<number>((resolve) => {
+    const req = httpRequest(`${proxy.url}/download?bytes=${total}`, (res) => {
+      res.on('data', (c: Buffer) => {
+        received += c.length;
+        if (received >= 1024 * 1024 && !req.destroyed) {
+          req.destroy();
+          resolve(performance.now());
+        }
+      });
+      res.on('error', () => {});
+    });
+    req.on('error', () => {});
+    req.end();
+  });
+  const r = await arrived('/download');
+  const o = await outcome(r, goneAt);
+  t.equal(o.how, 'aborted', `the upstream download was abandoned (${o.ms} ms after the client left)`);
+  t.ok(o.ms < 1000);
+});
+
+t.test('nothing is left open: the proxy is still fine', async (t) => {
+  const res = await fetch(`${proxy.url}/after`);
+  t.equal(res.status, 200);
+  await res.arrayBuffer();
+});

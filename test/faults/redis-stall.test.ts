@@ -1,0 +1,75 @@
+// Redis black-holed (a fault proxy stops forwarding; the TCP connection stays open): requests that need it
+// get 503 within the command timeout, the rest keep working, and everything heals when it flows again.
+import t from 'tap';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { startRedis } from '../helpers/redis.js';
+import {
+  API_DEFS,
+  call,
+  readyz,
+  redisCache,
+  signedIn,
+  startReplica,
+  startWorld,
+  until,
+} from '../token-cache/fixture.js';
+
+const COMMAND_TIMEOUT = 1;
+
+// An unhandled rejection would crash the proxy in production.
+const unhandled: unknown[] = [];
+process.on('unhandledRejection', (reason) => unhandled.push(reason));
+
+const w = await startWorld(t);
+const redis = await startRedis();
+t.teardown(() => redis.stop());
+const fp = await startFaultProxy({ target: { port: redis.port } });
+t.teardown(() => fp.close());
+const app = await startReplica(t, w, {
+  tokenCache: redisCache(w, `redis://127.0.0.1:${fp.port}`, 'stall:', {
+    commandTimeout: COMMAND_TIMEOUT,
+    connectTimeout: 1,
+  }),
+});
+const browser = await signedIn(t, w, app, 'stella');
+const route = (api: keyof typeof API_DEFS) => call(browser, `${app.url}${API_DEFS[api].path}/x`);
+
+t.test('stalled: 503 within the command timeout where Redis is needed', async (t) => {
+  t.equal((await route('orders')).status, 200, 'orders token acquired (now in the in-process cache)');
+  fp.stall();
+  t.teardown(() => fp.resume());
+  const needsStore = await route('graph');
+  t.equal(needsStore.status, 503, 'a token not cached in-process: 503');
+  t.equal(needsStore.body.error, 'token_store_unavailable');
+  t.ok(
+    needsStore.ms < COMMAND_TIMEOUT * 1000 + 600,
+    `after ${Math.round(needsStore.ms)} ms (command timeout ${COMMAND_TIMEOUT} s), not a hang`,
+  );
+  const again = await route('bench');
+  t.equal(again.status, 503, 'still stalled: 503 again');
+  t.ok(again.ms < COMMAND_TIMEOUT * 1000 + 600, `after ${Math.round(again.ms)} ms`);
+  t.equal((await route('orders')).status, 200, 'the cached token still works');
+  t.equal(
+    (await call(browser, `${app.url}/app`)).status,
+    200,
+    'so does the upstream (session record cached)',
+  );
+  t.equal(
+    (await readyz(app)).status,
+    200,
+    'readiness stays 200: a shared dependency never unreadies a replica',
+  );
+});
+
+t.test('flowing again: heals by itself, same session', async (t) => {
+  fp.resume();
+  const since = performance.now();
+  await until('the graph route to work again', async () => (await route('graph')).status === 200, 10_000);
+  t.comment(`healed ${Math.round(performance.now() - since)} ms after Redis flowed again`);
+  t.equal((await route('graph')).body.sub, 'stella');
+  t.equal((await route('bench')).status, 200);
+  await until('readyz to report the store up', async () => (await readyz(app)).tokenStore === 'up');
+  t.equal(w.idp.counters.authorize, 1, 'no new sign-in was needed');
+  t.equal(app.app.tokens.metrics.refreshFailures, 0, 'no refresh failed: the grant was never torn down');
+  t.same(unhandled, [], 'no unhandled rejection');
+});

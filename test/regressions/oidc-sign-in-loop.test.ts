@@ -1,0 +1,88 @@
+// OIDC redirect loop: a browser whose session cookie never comes back (dropped, wrong scheme or host,
+// replicas that do not share sessions) used to bounce between authward and the provider forever. After
+// LOOP_LIMIT sign-ins within LOOP_WINDOW seconds it now gets a page that names the likely cause.
+import t from 'tap';
+import { LOOP_LIMIT } from '../../src/auth/sign-in-loop.js';
+import { cookieNames } from '../../src/session/cookie.js';
+import { rawRequest } from '../auth/harness.js';
+import { startApp } from '../helpers/app.js';
+import { Browser, type BrowserRequestInit, signIn } from '../helpers/browser.js';
+import { testConfig } from '../helpers/config.js';
+import { startIdp } from '../helpers/idp.js';
+import { startUpstream } from '../helpers/upstream.js';
+
+/** A browser that never keeps the session cookie (as over http when the cookie is Secure). */
+class CookieDroppingBrowser extends Browser {
+  override async fetch(url: string, init: BrowserRequestInit = {}) {
+    const res = await super.fetch(url, init);
+    this.deleteCookie(url, 'authward');
+    return res;
+  }
+}
+
+t.test('sign-in loops are stopped with an explanation', async (t) => {
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const upstream = await startUpstream();
+  t.teardown(() => upstream.close());
+  const aw = await startApp({ idp, upstreamUrl: upstream.url });
+  t.teardown(() => aw.close());
+  const callback = `${aw.url}/.auth/login/aad/callback`;
+
+  const dropping = new CookieDroppingBrowser({ ca: idp.caPem });
+  t.teardown(() => dropping.close());
+  const page = await signIn(dropping, `${aw.url}/app`, { login: 'alice', maxSteps: 3 * LOOP_LIMIT + 3 });
+  const rounds = page.hops.filter((h) => h.startsWith(callback)).length;
+  t.equal(rounds, LOOP_LIMIT, `${LOOP_LIMIT} sign-ins, then it stops`);
+  t.equal(page.status, 508, 'a 508 page instead of another trip to the provider');
+  t.match(page.response.headers.get('content-type'), /text\/html/);
+  t.match(page.body, /sign-in loop stopped/);
+  t.match(page.body, new RegExp(`signed in ${LOOP_LIMIT} times`));
+  t.match(page.body, /tokenCache\.type memory/, 'names the usual causes');
+  t.equal(page.response.headers.get('cache-control'), 'no-store');
+  t.match(page.response.headers.get('content-security-policy'), /frame-ancestors 'none'/);
+  t.equal(upstream.requests.length, 0, 'the app never saw the looping browser');
+
+  // It stays stopped: another attempt (a reload) gets the page again, not the provider.
+  const again = await dropping.navigate(`${aw.url}/app`);
+  t.equal(again.status, 508);
+  t.same(again.hops, [`${aw.url}/app`]);
+  // An API caller of /.auth/login gets the same reasons as JSON.
+  const loopCookie = dropping.cookieHeader(`${aw.url}/`) as string;
+  t.match(loopCookie, /authward-loop=/);
+  const json = await rawRequest(aw.url, '/.auth/login', { headers: { cookie: loopCookie } });
+  t.equal(json.status, 508);
+  t.match(JSON.parse(json.body), { error: 'sign_in_loop', hints: Array });
+
+  // Reached on another host than publicUrl's: the page says so, escaped.
+  const elsewhere = await rawRequest(aw.url, '/app', {
+    headers: { host: 'wrong.example:81"><script>x</script>', cookie: loopCookie, accept: 'text/html' },
+  });
+  t.equal(elsewhere.status, 508);
+  t.match(elsewhere.body, /but publicUrl is http:\/\/127\.0\.0\.1/);
+  t.notMatch(elsewhere.body, /<script/, 'the Host header is escaped');
+
+  // Control: a browser that keeps its cookie signs in again and again without ever tripping it.
+  const normal = new Browser({ ca: idp.caPem });
+  t.teardown(() => normal.close());
+  for (let i = 0; i <= LOOP_LIMIT + 1; i++) {
+    const p = await signIn(normal, `${aw.url}/.auth/login?post_login_redirect_uri=/n${i}`, {
+      login: 'alice',
+    });
+    t.equal(p.status, 200, `sign-in ${i + 1}: back on the app`);
+    t.equal(p.url, `${aw.url}/n${i}`);
+    t.notOk(normal.cookie(aw.url, 'authward-loop'), 'the first request with a session clears the counter');
+    t.notMatch(
+      String(upstream.lastRequest?.headers.cookie ?? ''),
+      /authward/,
+      'and it never reaches the app',
+    );
+  }
+});
+
+t.test('the counter cookie survives where the session cookie does not', async (t) => {
+  const names = cookieNames(testConfig({ publicUrl: 'https://app.example.com' }));
+  t.equal(names.session, '__Host-authward');
+  t.equal(names.loop, 'authward-loop', 'no __Host- prefix: it must not need https');
+  t.ok(names.isOwn(names.loop), 'stripped before forwarding like every authward cookie');
+});
