@@ -52,17 +52,17 @@ async function main(): Promise<number> {
     apiUrl: api.url,
     redisUrl: redis.url,
   });
-  say(`soak: ${SECONDS} s, ${USERS} users, Redis restart at ${Math.round(SECONDS / 2)} s; authward pid ${aw.pid}, log ${aw.logFile}`);
+  say(
+    `soak: ${SECONDS} s, ${USERS} users, Redis restart at ${Math.round(SECONDS / 2)} s; authward pid ${aw.pid}, log ${aw.logFile}`,
+  );
 
   const stats = new Stats();
   const users = Array.from({ length: USERS }, (_, i) => new User(`soak${i}`, idp, aw.url, stats));
   const signInStarted = performance.now();
   await signInAll(users, 8);
   say(`signed in ${USERS} users in ${((performance.now() - signInStarted) / 1000).toFixed(1)} s`);
-  stats.takeInterval();
-
-  const loadStarted = performance.now();
-  const elapsed = () => (performance.now() - loadStarted) / 1000;
+  stats.startClock();
+  const elapsed = () => stats.now();
   const stop = () => elapsed() >= SECONDS;
   const loops = users.map((u) => drive(u, stop));
   const churn = (async () => {
@@ -129,7 +129,9 @@ async function main(): Promise<number> {
     );
   }
   say('');
-  say(`Redis window ${window.start.toFixed(1)}-${window.end.toFixed(1)} s: ${inside.length} errors (${group(inside)})`);
+  say(
+    `Redis window ${window.start.toFixed(1)}-${window.end.toFixed(1)} s: ${inside.length} errors (${group(inside)})`,
+  );
   say(`errors outside the Redis window: ${outside.length} (${group(outside)})`);
 
   // Memory: after a warm-up third, the heap's floor (its minimum, i.e. after collections) and RSS must

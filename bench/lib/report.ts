@@ -167,8 +167,9 @@ export function checkTargets(rows: Row[]): TargetCheck[] {
   const out: TargetCheck[] = [];
   const add = (target: string, met: boolean | null, figures: string) => out.push({ target, met, figures });
   const bare = row('3');
+  // With several rounds the ratio is the median of per-round ratios, not the ratio of the medians shown.
   const vs = (x: Row, base: Row, f: Pick, unit: string, digits = 0) =>
-    `${f(x.m as Measurement)?.toFixed(digits)} vs ${f(base.m as Measurement)?.toFixed(digits)} ${unit}`;
+    `${f(x.m as Measurement)?.toFixed(digits)} vs ${f(base.m as Measurement)?.toFixed(digits)} ${unit}${x.rounds.length > 1 ? ' (medians), per-round ratio' : ''}`;
   for (const id of ['5', '7'] as const) {
     const x = row(id);
     if (!x || !bare) {

@@ -71,17 +71,22 @@ export async function startAuthward(o: {
 
   const readyz = async () => {
     const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
-    return { status: res.status, body: (await res.json()) as { dependencies?: Record<string, { state: string }> } };
+    return {
+      status: res.status,
+      body: (await res.json()) as { dependencies?: Record<string, { state: string }> },
+    };
   };
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`authward exited during start-up:\n${readFileSync(logFile, 'utf8')}`);
+    if (child.exitCode !== null)
+      throw new Error(`authward exited during start-up:\n${readFileSync(logFile, 'utf8')}`);
     try {
       if ((await readyz()).status === 200) break;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`authward not ready after 30 s:\n${readFileSync(logFile, 'utf8')}`);
+    if (Date.now() > deadline)
+      throw new Error(`authward not ready after 30 s:\n${readFileSync(logFile, 'utf8')}`);
     await sleep(100);
   }
 
@@ -93,7 +98,9 @@ export async function startAuthward(o: {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN) * 1024;
       const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      const heapUsed = Number(/^authward_nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)/m.exec(text)?.[1] ?? Number.NaN);
+      const heapUsed = Number(
+        /^authward_nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)/m.exec(text)?.[1] ?? Number.NaN,
+      );
       return { rss, heapUsed };
     },
     async tokenStore() {

@@ -15,10 +15,16 @@ export class Stats {
   private interval: number[] = [];
   private intervalCount = 0;
   readonly failures: Failure[] = [];
-  readonly started = performance.now();
+  private started = performance.now();
 
   constructor() {
     for (const k of KINDS) this.all.set(k, []);
+  }
+
+  /** Restarts the clock (the load starts now) and forgets the interval so far. */
+  startClock(): void {
+    this.started = performance.now();
+    this.takeInterval();
   }
 
   /** Seconds since the load started. */

@@ -18,6 +18,16 @@ const MIX: [Exclude<Kind, 'sign-in' | 'sign-out'>, number][] = [
 ];
 const TOTAL_WEIGHT = MIX.reduce((s, [, w]) => s + w, 0);
 
+/** The kind whose weight band contains `at` (0 <= at < TOTAL_WEIGHT). */
+function pickKind(at: number): (typeof MIX)[number][0] {
+  let left = at;
+  for (const [kind, weight] of MIX) {
+    if (left < weight) return kind;
+    left -= weight;
+  }
+  return 'upstream';
+}
+
 export class User {
   readonly browser: Browser;
   signedIn = false;
@@ -69,8 +79,7 @@ export class User {
 
   /** One request of the mix, checked. */
   async request(): Promise<void> {
-    let pick = Math.random() * TOTAL_WEIGHT;
-    const kind = MIX.find(([, w]) => (pick -= w) < 0)?.[0] ?? 'upstream';
+    const kind = pickKind(Math.random() * TOTAL_WEIGHT);
     const i = this.n++;
     const path = {
       upstream: `/app/${i}`,
