@@ -34,6 +34,7 @@ const WINDOW_GRACE_S = 3; // after the store is back, errors still count as the 
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+const signed = (bytes: number) => `${bytes >= 0 ? '+' : ''}${mb(bytes)}`;
 const fmt = (ms: number) => (Number.isNaN(ms) ? '-' : ms < 10 ? ms.toFixed(1) : Math.round(ms).toString());
 
 async function main(): Promise<number> {
@@ -142,10 +143,22 @@ async function main(): Promise<number> {
   const floor = (list: typeof samples, k: 'rss' | 'heap') => Math.min(...list.map((s) => s[k]));
   const heapRise = floor(b, 'heap') - floor(a, 'heap');
   const rssRise = floor(b, 'rss') - floor(a, 'rss');
-  const perMin = (k: 'rss' | 'heap') => (slope(settled.map((s) => [s.t / 60, s[k]])) / 2 ** 20).toFixed(1);
+  const perMin = (k: 'rss' | 'heap') => signed(slope(settled.map((s) => [s.t / 60, s[k]])));
   const flat = settled.length >= 2 && heapRise < 10 * 2 ** 20 && rssRise < 20 * 2 ** 20;
   say(
-    `memory after warm-up (${settled.length} samples): RSS ${mb(settled[0]?.rss ?? 0)} -> ${mb(settled.at(-1)?.rss ?? 0)} MB (floor +${mb(rssRise)} MB, trend ${perMin('rss')} MB/min), heap ${mb(settled[0]?.heap ?? 0)} -> ${mb(settled.at(-1)?.heap ?? 0)} MB (floor +${mb(heapRise)} MB, trend ${perMin('heap')} MB/min): ${flat ? 'flat' : settled.length < 2 ? 'too few samples to judge' : 'CLIMBING'}`,
+    `memory after warm-up (${settled.length} samples): RSS ${mb(settled[0]?.rss ?? 0)} -> ${mb(settled.at(-1)?.rss ?? 0)} MB (floor ${signed(rssRise)} MB, trend ${perMin('rss')} MB/min), heap ${mb(settled[0]?.heap ?? 0)} -> ${mb(settled.at(-1)?.heap ?? 0)} MB (floor ${signed(heapRise)} MB, trend ${perMin('heap')} MB/min): ${flat ? 'flat' : settled.length < 2 ? 'too few samples to judge' : 'CLIMBING'}`,
+  );
+
+  const c = await aw.counters([
+    'authward_token_l1_hits_total',
+    'authward_token_store_hits_total',
+    'authward_token_refreshes_total',
+    'authward_token_refresh_failures_total',
+    'authward_token_lock_waits_total',
+    'authward_token_store_errors_total',
+  ]);
+  say(
+    `tokens (proxy metrics): ${c.authward_token_l1_hits_total} in-process hits, ${c.authward_token_store_hits_total} from Redis, ${c.authward_token_refreshes_total} refreshes (${c.authward_token_refresh_failures_total} failed), ${c.authward_token_lock_waits_total} lock waits, ${c.authward_token_store_errors_total} store errors`,
   );
 
   const code = await aw.stop();

@@ -14,6 +14,8 @@ export interface Authward {
   logFile: string;
   /** Resident set size (VmRSS) and V8 heap in use, in bytes. */
   memory(): Promise<{ rss: number; heapUsed: number }>;
+  /** Counters from the metrics endpoint, by metric name (unlabelled ones). */
+  counters(names: string[]): Promise<Record<string, number>>;
   /** The token store state /readyz reports ('up', 'down'). */
   tokenStore(): Promise<string>;
   stop(): Promise<string>;
@@ -90,6 +92,12 @@ export async function startAuthward(o: {
     await sleep(100);
   }
 
+  const metrics = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  /** An unlabelled sample's value in Prometheus text format (NaN when absent). */
+  const metric = (text: string, name: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line === undefined ? Number.NaN : Number(line.slice(name.length + 1));
+  };
   return {
     url,
     pid,
@@ -97,11 +105,11 @@ export async function startAuthward(o: {
     async memory() {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN) * 1024;
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      const heapUsed = Number(
-        /^authward_nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)/m.exec(text)?.[1] ?? Number.NaN,
-      );
-      return { rss, heapUsed };
+      return { rss, heapUsed: metric(await metrics(), 'authward_nodejs_heap_size_used_bytes') };
+    },
+    async counters(names) {
+      const text = await metrics();
+      return Object.fromEntries(names.map((n) => [n, metric(text, n)]));
     },
     async tokenStore() {
       try {

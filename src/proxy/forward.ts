@@ -33,6 +33,9 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
   // reply-from does not verify upstream certificates unless told: verify against system CAs + caFile.
   const ca = opts.caFile ? [...rootCertificates, readFileSync(opts.caFile, 'utf8')] : undefined;
   const agent = upstreamAgent({
+    // reply-from's own defaults for the agent it would have made.
+    connections: 128,
+    pipelining: 1,
     headersTimeout: opts.timeoutSeconds * 1000,
     // The same bound on silence between body bytes (not on the whole body): a stalled upstream would
     // otherwise hold the client, the socket and the request forever. A download or a server-sent event

@@ -82,7 +82,9 @@ export function routeTable(config: Config): (method: string, path: string) => st
     if (path.startsWith(ownPrefix)) return OWN;
     if (ownGets.has(path) && (method === 'GET' || method === 'HEAD')) return OWN;
     for (const r of routes) {
-      if (underPrefix(path, r.prefix) && (!r.methods || r.methods.has(method))) return r.name;
+      // A GET route also answers HEAD (fastify's exposeHeadRoutes), so HEAD belongs where GET does.
+      const allowed = !r.methods || r.methods.has(method) || (method === 'HEAD' && r.methods.has('GET'));
+      if (allowed && underPrefix(path, r.prefix)) return r.name;
     }
     return 'upstream';
   };

@@ -4,7 +4,8 @@
 // the token store under `sess:<sid>`, sealed like token partitions. Each replica trusts a record it has
 // read for session.revocationCheckInterval seconds: that is the bound for a sign-out elsewhere to take
 // effect here. While the store is unavailable, a record already read stays usable up to 5x that bound;
-// a session this replica has not seen gets 503.
+// a session this replica has not seen gets 503. A session ended here is announced (onEnd), so its
+// WebSockets close with it (src/auth/websockets.ts).
 import { LRUCache } from 'lru-cache';
 import { type Claims, userHash } from '../auth/claims.js';
 import type { Sealer } from '../token-cache/crypto.js';

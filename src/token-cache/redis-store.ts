@@ -22,6 +22,8 @@ const RELEASE_SCRIPT =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
 const silent: StoreLogger = { warn() {}, info() {} };
+// Lock releases kept for retry when Redis comes back (one per account refreshing during an outage).
+const MAX_ORPHANED_LOCKS = 10_000;
 
 /** Bounded reconnect backoff: quick first retries, then one attempt every 2 s for as long as it takes. */
 const backoff = (attempt: number) => Math.min(attempt * 100, 2000);
@@ -36,6 +38,12 @@ export class RedisStore implements Store {
   private status: StoreStatus | undefined;
   private lastError: string | undefined;
   private closing = false;
+  /**
+   * Locks whose release failed (Redis unreachable), lock key to owner token. Redis may come back with
+   * the lock still there (persistence, a short restart): it would then hold that account's refreshes
+   * until it expires (15 s or more) though nobody holds it. Released again on reconnect instead.
+   */
+  private readonly orphanedLocks = new Map<string, string>();
 
   /** Connects in the background; never throws or rejects because Redis is down (status says 'down'). */
   constructor(config: TokenCacheConfig, logger: StoreLogger = silent) {
@@ -52,6 +60,7 @@ export class RedisStore implements Store {
     this.client.on('ready', () => {
       this.lastError = undefined;
       this.setStatus('up');
+      this.releaseOrphanedLocks();
     });
     this.client.on('close', () => this.setStatus('down', this.lastError ?? 'connection closed'));
   }
@@ -76,7 +85,14 @@ export class RedisStore implements Store {
   async tryLock(key: string, ttlMs: number): Promise<(() => Promise<void>) | null> {
     const lockKey = LOCK_NAMESPACE + key;
     const token = randomBytes(16).toString('hex');
-    const reply = await this.run(() => this.client.set(lockKey, token, 'PX', toMs(ttlMs), 'NX'));
+    let reply: string | null;
+    try {
+      reply = await this.run(() => this.client.set(lockKey, token, 'PX', toMs(ttlMs), 'NX'));
+    } catch (err) {
+      // A SET that timed out may still have been applied: ours to release once Redis answers again.
+      this.orphan(lockKey, token);
+      throw err;
+    }
     if (reply !== 'OK') {
       this.metrics.locksBusy++;
       return null;
@@ -86,10 +102,33 @@ export class RedisStore implements Store {
       try {
         await this.client.eval(RELEASE_SCRIPT, 1, lockKey, token);
       } catch (err) {
-        // Counted, not thrown: the lock expires by itself within ttlMs.
+        // Counted, not thrown: the lock expires by itself within ttlMs, and is released on reconnect.
         this.translate(err);
+        this.orphan(lockKey, token);
       }
     };
+  }
+
+  private orphan(lockKey: string, token: string): void {
+    if (this.orphanedLocks.size >= MAX_ORPHANED_LOCKS) return;
+    this.orphanedLocks.set(lockKey, token);
+    // A command cut off by a dropped connection fails only at its timeout, often after a quick
+    // reconnect (ioredis drops it without an error): already back, so release now.
+    if (this.client.status === 'ready') this.releaseOrphanedLocks();
+  }
+
+  /** Retries the releases that failed; the script deletes a lock only while it still holds our token. */
+  private releaseOrphanedLocks(): void {
+    for (const [lockKey, token] of this.orphanedLocks) {
+      this.orphanedLocks.delete(lockKey);
+      this.client.eval(RELEASE_SCRIPT, 1, lockKey, token).catch((err: unknown) => {
+        this.translate(err);
+        // Failing again: kept for the next reconnect (never retried at once, which could spin).
+        if (!this.closing && this.orphanedLocks.size < MAX_ORPHANED_LOCKS) {
+          this.orphanedLocks.set(lockKey, token);
+        }
+      });
+    }
   }
 
   async waitUnlocked(key: string, waitMs: number): Promise<void> {

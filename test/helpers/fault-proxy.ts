@@ -4,8 +4,8 @@
 // and a real dependency (the upstream, redis-server) and turn a fault on mid-test. Bytes are forwarded
 // unchanged and in order; every fault applies to connections already open and to new ones.
 // - latency: each chunk (and the end of the stream) is held `ms` before it is written on, each direction;
-// - stall: nothing moves (no bytes, no FIN), both directions, sockets paused so senders feel backpressure,
-//   as with a black-holed peer; resume() lets everything held through;
+// - stall: nothing moves (no bytes, no FIN, no close), both directions, sockets paused so senders feel
+//   backpressure, as with a black-holed peer; resume() lets everything held through;
 // - cutAll: every open connection is reset on both sides (RST, not FIN);
 // - refuse: the listener closes (new connections get ECONNREFUSED; open ones live on) until accept().
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
@@ -44,7 +44,7 @@ export interface FaultProxy {
 
 type Item = { due: number; chunk: Buffer } | { due: number; end: true };
 
-/** The settings every lane reads live, and where it counts forwarded bytes. */
+/** The fault settings every lane reads live. */
 interface LaneSettings {
   readonly latency: number;
   readonly stalled: boolean;

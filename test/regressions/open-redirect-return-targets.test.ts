@@ -176,9 +176,10 @@ t.test('end to end: login transaction, callback Location, logout target', async 
     t.equal(new URL(out, origin).origin, origin, `${what}: on the origin`);
   };
 
-  for (const p of PAYLOADS) {
+  for (const [i, p] of PAYLOADS.entries()) {
     const what = JSON.stringify(p).slice(0, 50);
-    for (const param of ['post_login_redirect_uri', 'returnTo']) {
+    // (returnTo is an alias read by the same line of code: a sample of the corpus is enough there.)
+    for (const param of i < 10 ? ['post_login_redirect_uri', 'returnTo'] : ['post_login_redirect_uri']) {
       check(await sealedTarget(`${param}=${encodeURIComponent(p)}`), `login ${param} encoded ${what}`);
       check(await sealedTarget(`${param}=${raw(p)}`), `login ${param} raw ${what}`);
     }

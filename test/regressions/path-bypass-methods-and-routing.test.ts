@@ -164,6 +164,9 @@ t.test('path and rule bypasses', async (t) => {
     const signedHead = await rawRequest(aw.url, '/private', { method: 'HEAD', headers: { cookie: alice } });
     t.equal(signedHead.status, 200, 'control: HEAD with a session is forwarded');
     t.equal(upstream.lastRequest?.method, 'HEAD');
+    const routeHead = await rawRequest(aw.url, '/reports/r1', { method: 'HEAD', headers: { cookie: alice } });
+    t.equal(routeHead.status, 200, 'HEAD on a GET-only route goes where GET goes');
+    t.match(orders.requests.at(-1), { method: 'HEAD', url: '/r/r1' });
   });
 
   await t.test(
