@@ -6,7 +6,7 @@
 // sign-out anywhere revokes it); then the authorization rules for the path must allow the user; a
 // WebSocket upgrade must come from publicUrl's origin (websockets.ts). A request that passes clears the
 // sign-in loop counter (sign-in-loop.ts).
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { JWTPayload } from 'jose';
 import type { Config } from '../config/schema.js';
@@ -74,35 +74,57 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
   const idle = config.session.idleTimeout;
   const touchAfter = Math.max(1, Math.floor(idle / 10)); // re-issue the cookie at most this often
 
-  app.addHook('onRequest', async (request: FastifyRequest, reply) => {
-    if (request.routeOptions.config.public === true) return;
-    if (isPublic(request.method, request.canonicalPath)) return;
-    const s = request.session.get('d');
-    const t = Date.now() / 1000;
-    if (!s || s.exp <= t || t - s.seen > idle) {
-      if (s) request.session.delete();
-      return flow.unauthenticated(request, reply);
-    }
-    const record = await o.records.get(s.sid);
-    if (!record) {
-      request.session.delete();
-      return flow.unauthenticated(request, reply);
-    }
+  /** A signed-in request with its record: authorization, WebSocket origin, then on its way. */
+  const admit = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    s: SessionData,
+    record: CachedRecord,
+    t: number,
+  ): Error | undefined => {
     if (authorize && !authorize(record.record.c, request.canonicalPath)) {
       request.log.info({ event: 'access_denied', path: request.canonicalPath }, 'authorization rules deny');
-      return sendError(request, reply, 403, 'forbidden', 'you are signed in but not allowed here');
+      sendError(request, reply, 403, 'forbidden', 'you are signed in but not allowed here');
+      return undefined;
     }
     if ((request.raw as { upgrade?: boolean }).upgrade === true) {
       const from = request.headers.origin;
       if (from !== undefined && from !== origin) {
         request.log.info({ event: 'access_denied', reason: 'cross-origin websocket' }, 'upgrade refused');
-        throw new CrossOriginError();
+        return new CrossOriginError();
       }
       sockets.track(s.sid, s.exp, request.raw.socket);
     }
     request.auth = { session: s, record };
     loop.clear(request, reply);
     if (t - s.seen > touchAfter) request.session.set('d', { ...s, seen: Math.floor(t) });
+    return undefined;
+  };
+  const signIn = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+    flow.unauthenticated(request, reply).then(() => done(), done);
+  };
+
+  // A callback hook: a session whose record this replica trusts (the common case) passes without a
+  // promise; only a record to (re)load from the store waits.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.routeOptions.config.public === true) return done();
+    if (isPublic(request.method, request.canonicalPath)) return done();
+    const s = request.session.get('d');
+    const t = Date.now() / 1000;
+    if (!s || s.exp <= t || t - s.seen > idle) {
+      if (s) request.session.delete();
+      return signIn(request, reply, done);
+    }
+    const trusted = o.records.peek(s.sid);
+    if (trusted) return done(admit(request, reply, s, trusted, t));
+    o.records
+      .get(s.sid)
+      .then((record) => {
+        if (record) return admit(request, reply, s, record, t);
+        request.session.delete(); // signed out elsewhere, or expired
+        return flow.unauthenticated(request, reply).then(() => undefined);
+      })
+      .then(done, done);
   });
 }
 

@@ -1,7 +1,7 @@
 // Prometheus metrics: what operators alert on. No user identifiers in labels, ever.
 //
-// Hot-path counters are pre-resolved label children (one increment, no label lookup); token and store
-// counters are plain numbers read at scrape time, so they cost nothing per request.
+// Hot-path counters are plain numbers handed to prom-client at scrape time, the duration histogram a
+// pre-resolved label child; token and store counters are read at scrape time too.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Readiness } from '../health/readiness.js';
 import type { Store } from '../token-cache/store.js';
@@ -11,26 +11,34 @@ const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'route' | 'status'>;
   private readonly duration: Histogram<'route'>;
-  private readonly children = new Map<
-    string,
-    { count: Counter.Internal[]; time: Histogram.Internal<'route'> }
-  >();
+  private readonly counts = new Map<string, number[]>();
+  private readonly durations = new Map<string, Histogram.Internal<'route'>>();
   private readonly signIns: Counter<'result' | 'reason'>;
   private readonly interactions: Counter<'route' | 'kind'>;
   private readonly upstreamErrors: Counter<'route' | 'kind'>;
   private readonly tokenAcquisitions: Counter<'route' | 'source'>;
   private readonly tokenLatency: Histogram<'source'>;
+  private readonly tokenChildren = new Map<string, Map<string, Counter.Internal>>();
 
   constructor(deps: { tokens: TokenService; store: Store; readiness: Readiness }) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 'authward_' });
-    this.requests = new Counter({
+    const counts = this.counts;
+    new Counter({
       name: 'authward_http_requests_total',
       help: 'Requests answered, by route and status class.',
       labelNames: ['route', 'status'],
       registers: [r],
+      // Counted in plain numbers per request, handed over at scrape time.
+      collect() {
+        this.reset();
+        for (const [route, byClass] of counts) {
+          byClass.forEach((n, i) => {
+            if (n > 0) this.inc({ route, status: STATUS_CLASSES[i] as string }, n);
+          });
+        }
+      },
     });
     this.duration = new Histogram({
       name: 'authward_http_request_duration_seconds',
@@ -139,16 +147,17 @@ export class Metrics {
 
   /** One request answered: called from onResponse with the route's name. */
   request(route: string, status: number, seconds: number): void {
-    let c = this.children.get(route);
-    if (!c) {
-      c = {
-        count: STATUS_CLASSES.map((s) => this.requests.labels(route, s)),
-        time: this.duration.labels(route),
-      };
-      this.children.set(route, c);
+    let count = this.counts.get(route);
+    let time = this.durations.get(route);
+    if (!count || !time) {
+      count = [0, 0, 0, 0, 0];
+      time = this.duration.labels(route);
+      this.counts.set(route, count);
+      this.durations.set(route, time);
     }
-    c.count[Math.min(4, Math.max(0, Math.floor(status / 100) - 1))]?.inc();
-    c.time.observe(seconds);
+    const i = Math.min(4, Math.max(0, Math.floor(status / 100) - 1));
+    count[i] = (count[i] ?? 0) + 1;
+    time.observe(seconds);
   }
 
   signIn(result: 'ok' | 'failed', reason = ''): void {
@@ -164,7 +173,18 @@ export class Metrics {
   }
 
   token(route: string, source: string, seconds?: number): void {
-    this.tokenAcquisitions.inc({ route, source });
+    // Per request on token routes: a resolved child, not a label lookup.
+    let bySource = this.tokenChildren.get(route);
+    if (!bySource) {
+      bySource = new Map();
+      this.tokenChildren.set(route, bySource);
+    }
+    let child = bySource.get(source);
+    if (!child) {
+      child = this.tokenAcquisitions.labels(route, source);
+      bySource.set(source, child);
+    }
+    child.inc();
     if (seconds !== undefined) this.tokenLatency.observe({ source }, seconds);
   }
 }

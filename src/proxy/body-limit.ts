@@ -20,28 +20,29 @@ declare module 'fastify' {
 
 export function bodyLimits(app: FastifyInstance): void {
   app.decorateRequest('bodyTooLarge', false);
-  app.addHook('preParsing', async (request, _reply, payload) => {
+  // A callback hook, not async: it runs on every request, most with nothing to count.
+  app.addHook('preParsing', (request, _reply, payload, done) => {
     const limit = request.routeOptions.config.bodyLimit;
-    if (limit === undefined) return payload;
+    if (limit === undefined) return done(null, payload);
     const declared = request.headers['content-length'];
     if (declared !== undefined) {
       // Node's parser then delivers exactly this many bytes: nothing to count.
-      if (Number(declared) <= limit) return payload;
+      if (Number(declared) <= limit) return done(null, payload);
       request.bodyTooLarge = true;
-      throw new PayloadTooLargeError();
+      return done(new PayloadTooLargeError());
     }
-    if (request.headers['transfer-encoding'] === undefined) return payload;
+    if (request.headers['transfer-encoding'] === undefined) return done(null, payload);
     let seen = 0;
     const counted = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
+      transform(chunk: Buffer, _encoding, next) {
         seen += chunk.length;
-        if (seen <= limit) return done(null, chunk);
+        if (seen <= limit) return next(null, chunk);
         request.bodyTooLarge = true;
-        done(new PayloadTooLargeError());
+        next(new PayloadTooLargeError());
       },
     });
     // The error may come before the forwarder reads the stream; an unheard 'error' would crash the process.
     counted.on('error', () => undefined);
-    return payload.pipe(counted);
+    done(null, payload.pipe(counted));
   });
 }

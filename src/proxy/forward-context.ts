@@ -8,6 +8,7 @@ export function forwardContext(
   request: FastifyRequest,
   names: CookieNames,
   inject: Readonly<Record<string, string>> | undefined,
+  dropAuthorization = false,
 ): ForwardContext {
   return {
     forwardedFor: request.ips ? [...request.ips].reverse().join(', ') : request.ip,
@@ -16,5 +17,6 @@ export function forwardContext(
     requestId: request.id,
     ownCookie: names.isOwn,
     inject,
+    dropAuthorization,
   };
 }

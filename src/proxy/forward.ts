@@ -19,7 +19,7 @@ export interface ForwardOptions {
   /** Per-request parts of the header rules (identity, tokens, forwarded-for). */
   context: (request: FastifyRequest) => ForwardContext;
   /** Runs before forwarding (e.g. token acquisition); may reply itself. */
-  preHandler?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  preHandler?: (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
   methods?: readonly string[] | undefined;
   routeConfig?: Record<string, unknown>;
   /** Handles the upstream response instead of streaming it (e.g. a claims challenge). */

@@ -114,10 +114,20 @@ export function forwardHeaders(
  * would even override a client's `Connection: close`.
  */
 export function responseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const listed = typeof headers.connection === 'string' ? headers.connection.toLowerCase().split(',') : [];
+  const connection = headers.connection;
+  // (Nearly always just keep-alive or close, which name no other header.)
+  const listed =
+    typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close'
+      ? new Set(
+          connection
+            .toLowerCase()
+            .split(',')
+            .map((l) => l.trim()),
+        )
+      : null;
   const out: IncomingHttpHeaders = {};
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || listed.some((l) => l.trim() === name)) continue;
+    if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
     out[name] = headers[name];
   }
   return out;

@@ -45,13 +45,12 @@ export async function tokenRoutesPlugin(app: FastifyInstance, d: TokenRouteDeps)
       })),
       onResponse: claimsChallengeHandler(app, route),
       routeConfig: { route: route.name, bodyLimit: route.bodyLimit },
-      context: (request) => ({
-        ...forwardContext(request, d.names, {
-          ...(route.identityHeaders ? request.auth?.record.headers : undefined),
-          ...request.tokenHeaders,
-        }),
-        dropAuthorization: true,
-      }),
+      context: (request) => {
+        const identity = route.identityHeaders ? request.auth?.record.headers : undefined;
+        const tokens = request.tokenHeaders ?? undefined;
+        const inject = identity && tokens ? { ...identity, ...tokens } : (tokens ?? identity);
+        return forwardContext(request, d.names, inject, true);
+      },
     });
   }
 }
@@ -99,8 +98,7 @@ export function tokenPreHandler(
   headersFor: (token: string) => Record<string, string>,
 ) {
   const key = scopesKey(scopes);
-  return async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.raw.aborted) return;
+  const acquire = async (request: FastifyRequest, reply: FastifyReply) => {
     try {
       if (kind === 'app') {
         request.tokenHeaders = headersFor((await d.tokens.appToken(scopes, key)).accessToken);
@@ -133,6 +131,18 @@ export function tokenPreHandler(
       request.session.delete();
       return app.signIn.unauthenticated(request, reply);
     }
+  };
+  // A callback hook: a token fresh in the L1 (the common case) is injected without a promise.
+  return (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+    if (request.raw.aborted) return done();
+    const acc = kind === 'user' ? request.auth?.session.acc : undefined;
+    const hit = acc && d.tokens.peek(acc, key);
+    if (hit) {
+      request.tokenHeaders = headersFor(hit);
+      app.metrics?.token(routeOf(request), 'l1');
+      return done();
+    }
+    acquire(request, reply).then(() => done(), done);
   };
 }
 

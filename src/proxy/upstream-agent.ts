@@ -5,7 +5,10 @@
 // upstream until the upstream answers or upstream.timeout passes, and a retrying client multiplies that.
 // So the request carries its client's socket (on a symbol key of its headers, never sent) and is aborted
 // when that socket closes first. Once the headers are in, the body is piped to the client, and reply-from
-// and fastify destroy it when the client goes.
+// and fastify destroy it when the client goes. One abort signal per client connection, not per request:
+// a keep-alive connection carries one request at a time, and a controller plus its listeners per request
+// cost more than the rest of this file together.
+import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
@@ -26,6 +29,36 @@ export interface UpstreamAgent {
   close(): Promise<void>;
 }
 
+/**
+ * Per client socket: one abort signal, fired if the socket closes while a request awaits its headers.
+ * An EventEmitter with `aborted` and `reason`, which undici takes as a signal: adding and removing an
+ * AbortSignal listener (an EventTarget) per request costs several times more.
+ */
+class ClientSignal extends EventEmitter {
+  aborted = false;
+  reason: ClientGoneError | undefined;
+  waiting = false;
+}
+const clients = new WeakMap<Socket, ClientSignal>();
+
+function clientSignal(socket: Socket): ClientSignal {
+  let signal = clients.get(socket);
+  if (signal) return signal;
+  const s = new ClientSignal();
+  clients.set(socket, s);
+  const abandon = () => {
+    // Only before the headers: once the body flows, fastify ends it with the client, quietly.
+    if (!s.waiting || s.aborted) return;
+    s.aborted = true;
+    s.reason = new ClientGoneError();
+    s.emit('abort');
+  };
+  if (socket.destroyed) queueMicrotask(abandon);
+  else socket.once('close', abandon);
+  signal = s;
+  return signal;
+}
+
 export function upstreamAgent(options: Agent.Options): UpstreamAgent {
   const agent = new Agent(options);
   return {
@@ -33,13 +66,13 @@ export function upstreamAgent(options: Agent.Options): UpstreamAgent {
       const headers = opts.headers as Headers | undefined;
       const socket = headers?.[CLIENT_SOCKET];
       if (!socket) return void agent.request(opts, callback);
-      delete headers[CLIENT_SOCKET];
-      const controller = new AbortController();
-      const abandon = () => controller.abort(new ClientGoneError());
-      if (socket.destroyed) abandon();
-      else socket.once('close', abandon);
-      agent.request({ ...opts, signal: controller.signal }, (err, data) => {
-        socket.off('close', abandon);
+      // (Left on the headers: undici reads string keys only, and a delete would slow the object down.)
+      const signal = clientSignal(socket);
+      signal.waiting = true;
+      // undici drops its abort listener when the request settles, so listeners do not pile up.
+      opts.signal = signal;
+      agent.request(opts, (err, data) => {
+        signal.waiting = false;
         callback(err, data);
       });
     },

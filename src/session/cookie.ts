@@ -4,6 +4,7 @@
 // The first key encrypts, all decrypt. `__Host-` prefixed, Secure, when publicUrl is https.
 import secureSession from '@fastify/secure-session';
 import type { FastifyInstance } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import type { Config } from '../config/schema.js';
 import type { AccountRef } from '../tokens/token-service.js';
 
@@ -53,4 +54,61 @@ export async function sessionCookiePlugin(app: FastifyInstance, config: Config, 
     expiry: Math.ceil(config.session.lifetime),
     cookie: { path: '/', httpOnly: true, secure: names.secure, sameSite: 'lax' },
   });
+  cacheDecodes(app, Math.ceil(config.session.lifetime));
+}
+
+// Decoded cookies kept by value: a signed-in browser sends the same cookie on every request, and
+// decrypting it (base64, XSalsa20-Poly1305, JSON) is the largest per-request cost after the proxying.
+// Bounded; an entry only ever maps a value to what decoding it gives, so a hit is exactly a decode.
+const DECODED_MAX = 10_000;
+const PARSED_MAX_BYTES = 8 * 2 ** 20;
+
+/**
+ * Wraps the plugin's decoder (its onRequest hook calls it through the instance) with a cache of cookies
+ * that decrypted with the current key. Each hit gets a fresh session object over a copy of the data, so
+ * a request that changes its session changes nobody else's; the nested values are frozen. The plugin's
+ * own expiry check is repeated on every hit.
+ */
+function cacheDecodes(app: FastifyInstance, expirySeconds: number): void {
+  const decode = app.decodeSecureSession.bind(app);
+  const cache = new LRUCache<string, { data: Record<string, unknown>; until: number }>({
+    max: DECODED_MAX,
+  });
+  // The Cookie header parsed once per distinct value too (it URI-decodes each value): a copy per request.
+  const parse = app.parseCookie.bind(app);
+  // Bounded by bytes, not entries: anyone can send any Cookie header (up to Node's 16 KB).
+  const parsed = new LRUCache<string, Record<string, string>>({
+    maxSize: PARSED_MAX_BYTES,
+    sizeCalculation: (_value, header) => 2 * header.length + 64,
+  });
+  app.parseCookie = (header) => {
+    let cookies = parsed.get(header);
+    if (!cookies) {
+      cookies = parse(header) as Record<string, string>;
+      parsed.set(header, cookies);
+    }
+    return { ...cookies };
+  };
+  app.decodeSecureSession = (cookie, log, sessionName) => {
+    if (cookie === undefined) return decode(cookie, log, sessionName);
+    const hit = cache.get(cookie);
+    if (hit) {
+      if (hit.until > Date.now()) return app.createSecureSession({ ...hit.data });
+      cache.delete(cookie);
+    }
+    const session = decode(cookie, log, sessionName);
+    // `changed` on a fresh decode means an older key decrypted it: re-encrypted on the way out, not kept.
+    if (session && !session.changed) {
+      const data = { ...session.data(), __ts: session.get('__ts') };
+      deepFreeze(data);
+      cache.set(cookie, { data, until: ((data.__ts as number) + expirySeconds) * 1000 });
+    }
+    return session;
+  };
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  for (const v of Object.values(value)) deepFreeze(v);
+  Object.freeze(value);
 }

@@ -52,6 +52,12 @@ export class SessionRecords {
     this.remember(sid, record);
   }
 
+  /** The record if this replica read it within the trust interval (no store round trip), else undefined. */
+  peek(sid: string): CachedRecord | undefined {
+    const cached = this.cache.get(sid);
+    return cached && cached.until > Date.now() ? cached : undefined;
+  }
+
   /** The record, or null when the session was signed out (or expired) anywhere. `fresh`: skip the trust. */
   async get(sid: string, fresh = false): Promise<CachedRecord | null> {
     const now = Date.now();

@@ -120,6 +120,14 @@ export class TokenService {
 
   // ---------------------------------------------------------------- silent acquisition
 
+  /** The access token if fresh in the in-process L1 (counted as an L1 hit), else undefined. */
+  peek(account: AccountRef, key: string): string | undefined {
+    const hit = this.l1.get(account.homeAccountId)?.get(key);
+    if (!hit || hit.until <= Date.now()) return undefined;
+    this.metrics.l1Hits++;
+    return hit.token;
+  }
+
   /** An access token for the account and scopes. `key` is scopesKey(scopes), computed once per route. */
   acquire(
     account: AccountRef,
