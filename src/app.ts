@@ -38,6 +38,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Decoded, dot-segment-free path (no query): what routing, auth and route choice use. */
     canonicalPath: string;
+    /** The client left before its answer was complete (logged as 499 then, not again). */
+    abandoned: boolean;
+    /** performance.now() when the request arrived (for requests that never get a reply). */
+    startedAt: number;
   }
 }
 
@@ -73,6 +77,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.setChildLoggerFactory(lazyChildLogger as unknown as typeof app.childLoggerFactory);
   app.decorate('readiness', readiness);
   app.decorateRequest('canonicalPath', '');
+  app.decorateRequest('startedAt', 0);
 
   // 1. One canonical path, one Host, a bounded header block and a method worth proxying, or refused:
   //    nothing downstream ever sees an ambiguous request, and the router agrees with the path rules.
@@ -81,6 +86,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const routeOf = routeTable(config);
   // (Hooks on every request take a callback rather than being async: one promise and tick less each.)
   app.addHook('onRequest', (request, reply, done) => {
+    request.startedAt = performance.now();
     reply.header('x-request-id', request.id);
     const refused = refusal(request, routeOf);
     if (refused) {
@@ -116,6 +122,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const records = new SessionRecords(store, sealer, config.session.revocationCheckInterval, (r) =>
     identityHeaders(r.c, config.upstream.identityHeaders, idp),
   );
+  store.onStatus((status) => {
+    if (status === 'up') records.retryDeletes();
+  });
   let verifyIdToken: ReturnType<typeof idTokenVerifier> | undefined;
   const stopDiscovery = discoverWithRetry(provider, readiness, logger, (doc) => {
     verifyIdToken = idTokenVerifier(config.identity, doc, provider.http);
@@ -127,24 +136,34 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Access log and request metrics: one line and one observation per request, nothing when off.
   const accessLog = logger.isLevelEnabled('info');
   if (accessLog || metrics) {
-    app.addHook('onResponse', (request, reply, done) => {
+    const record = (request: FastifyRequest, status: number, ms: number) => {
       const route = routeName(request);
-      metrics?.request(route, reply.statusCode, reply.elapsedTime / 1000);
-      if (accessLog) {
-        // On the root logger with the request id: the request's own logger is made only when used.
-        logger.info(
-          {
-            requestId: request.id,
-            method: request.method,
-            route,
-            path: request.canonicalPath,
-            status: reply.statusCode,
-            ms: Math.round(reply.elapsedTime * 100) / 100,
-            user: request.auth?.record.user,
-          },
-          'request',
-        );
-      }
+      metrics?.request(route, status, ms / 1000);
+      if (!accessLog) return;
+      // On the root logger with the request id: the request's own logger is made only when used.
+      logger.info(
+        {
+          requestId: request.id,
+          method: request.method,
+          route,
+          path: request.canonicalPath,
+          status,
+          ms: Math.round(ms * 100) / 100,
+          user: request.auth?.record.user,
+        },
+        'request',
+      );
+    };
+    app.decorateRequest('abandoned', false);
+    app.addHook('onResponse', (request, reply, done) => {
+      if (!request.abandoned) record(request, reply.statusCode, reply.elapsedTime);
+      done();
+    });
+    // A client that leaves before its answer is complete gets no onResponse: logged as 499 (nginx's
+    // "client closed request") so aborts and their timing are visible, once.
+    app.addHook('onRequestAbort', (request, done) => {
+      request.abandoned = true;
+      record(request, 499, performance.now() - request.startedAt);
       done();
     });
   }

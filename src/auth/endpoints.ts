@@ -82,7 +82,10 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
     const code = str(q.code);
     if (!code || Array.isArray(q.code)) return fail(400, 'missing code', 'sign-in failed: missing code');
     const verify = d.verifyIdToken();
-    if (!verify) throw new ProviderUnavailableError();
+    if (!verify) {
+      d.transactions.restore(request, reply, tx); // a reload retries once the provider is back
+      throw new ProviderUnavailableError();
+    }
 
     let payload: JWTPayload | undefined;
     let result: Awaited<ReturnType<TokenService['redeem']>>;
@@ -117,6 +120,8 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
           'sign-in failed: the authorization code is invalid or used',
         );
       }
+      // An outage (503): the code is most likely unredeemed, so a reload may still complete the sign-in.
+      if ((err as { statusCode?: number }).statusCode === 503) d.transactions.restore(request, reply, tx);
       throw err;
     }
     const claims = claimsFromIdToken(payload as Record<string, unknown>);
@@ -222,8 +227,12 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
       account === keepAccount ? undefined : d.tokens.removeAccount(account),
     ]).then((r) => {
       const failed = r.find((x) => x.status === 'rejected');
-      if (failed)
-        request.log.warn({ event: 'sign_out_incomplete' }, 'token store unavailable during sign-out');
+      if (failed) {
+        request.log.warn(
+          { event: 'sign_out_incomplete' },
+          'token store unavailable during sign-out: the session is refused here and deleted when the store is back',
+        );
+      }
     });
     return hint;
   }

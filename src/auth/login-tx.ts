@@ -62,6 +62,18 @@ export class LoginTransactions {
     return a.length === b.length && timingSafeEqual(a, b) ? tx : null;
   }
 
+  /**
+   * Undoes finish() for a callback that failed on an outage (provider or token store down) before the
+   * code was redeemed: reloading the callback page once the outage is over then completes the sign-in
+   * instead of reporting an expired one. The cookie keeps its original expiry.
+   */
+  restore(request: FastifyRequest, reply: FastifyReply, tx: LoginTx): void {
+    const name = `${this.names.txPrefix}${tx.state.split('.', 1)[0]}`;
+    const value = request.cookies?.[name];
+    const left = TX_TTL - (Math.floor(Date.now() / 1000) - tx.t);
+    if (value && left > 0) reply.setCookie(name, value, this.cookieOptions(left));
+  }
+
   private read(value: string | undefined): LoginTx | null {
     if (!value) return null;
     const session = this.app.decodeSecureSession(value);

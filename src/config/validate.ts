@@ -52,9 +52,17 @@ const SECRET_KEYS = new Set<string>();
 
 export function validateConfig(raw: unknown): Config {
   const value = structuredClone(raw);
-  const problems = validate(value)
-    ? crossFieldProblems(value as Config)
-    : formatErrors(validate.errors ?? []);
+  const valid = validate(value);
+  const schemaProblems = valid ? [] : formatErrors(validate.errors ?? []);
+  // Every problem in one run: the cross-field rules too, each skipped where it would trip over a field
+  // the schema already rejected (and any of their findings on such a field left out as noise).
+  const rejected = schemaProblems.map((p) => p.slice(0, p.indexOf(':')));
+  const related = (problem: string) => {
+    const path = problem.slice(0, problem.indexOf(':'));
+    return rejected.some((r) => r === path || r.startsWith(`${path}.`) || path.startsWith(`${r}.`));
+  };
+  const cross = crossFieldProblems(value as Config, !valid).filter((p) => valid || !related(p));
+  const problems = [...schemaProblems, ...cross];
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(value as Config);
 }
@@ -73,7 +81,7 @@ function formatErrors(errors: ErrorObject[]): string[] {
 function formatError(e: ErrorObject): string {
   const path = pathOf(e.instancePath);
   const at = (key: string) => (path ? `${path}.${key}` : key);
-  const got = isSecretPath(e.instancePath) ? '(hidden)' : JSON.stringify(e.data);
+  const got = isSecretPath(e.instancePath) ? '(hidden)' : JSON.stringify(withoutUserinfo(e.data));
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'required':
@@ -104,6 +112,20 @@ function formatError(e: ErrorObject): string {
     default:
       return `${path || '(root)'}: ${e.message}, got ${got}`;
   }
+}
+
+/**
+ * A string that looks like a URL with credentials (`scheme://user:password@host`, even malformed, as in
+ * `redis//:secret@host`) with everything before the `@` past the scheme masked: a URL that fails
+ * validation is printed, and its password must not be.
+ */
+function withoutUserinfo(data: unknown): unknown {
+  if (typeof data !== 'string') return data;
+  const at = data.lastIndexOf('@');
+  if (at === -1) return data;
+  const slashes = data.indexOf('//');
+  const start = slashes !== -1 && slashes < at ? slashes + 2 : 0;
+  return `${data.slice(0, start)}***${data.slice(at)}`;
 }
 
 const pathOf = (instancePath: string) =>
@@ -147,8 +169,27 @@ function editDistance(a: string, b: string): number {
   return prev[b.length] ?? 0;
 }
 
-/** Rules that span fields, named so a reader can find each one. */
-function crossFieldProblems(c: Config): string[] {
+/**
+ * Rules that span fields, named so a reader can find each one. `guarded`: the schema failed, so any
+ * field may be missing or of the wrong type; a group of rules that throws on one is skipped.
+ */
+function crossFieldProblems(c: Config, guarded: boolean): string[] {
+  const problems: string[] = [];
+  for (const rules of [identityRules, sessionRules, publicUrlRules, tokenCacheRules, routeRules]) {
+    if (!guarded) {
+      problems.push(...rules(c));
+      continue;
+    }
+    try {
+      problems.push(...rules(c));
+    } catch {
+      /* a field the schema already reported */
+    }
+  }
+  return problems;
+}
+
+function identityRules(c: Config): string[] {
   const problems: string[] = [];
   const id = c.identity;
   const credentials = [
@@ -168,8 +209,18 @@ function crossFieldProblems(c: Config): string[] {
       'identity.tenantId: is required when protocol is aad (common, organizations or a tenant GUID)',
     );
   }
+  return problems;
+}
+
+function sessionRules(c: Config): string[] {
+  const problems: string[] = [];
   if (!c.session.keys)
     problems.push('session.keys: is required (or session.keysFile); generate with `authward keygen`');
+  return problems;
+}
+
+function publicUrlRules(c: Config): string[] {
+  const problems: string[] = [];
 
   const publicUrl = new URL(c.publicUrl);
   if (publicUrl.pathname !== '/' || publicUrl.search || publicUrl.hash) {
@@ -178,6 +229,11 @@ function crossFieldProblems(c: Config): string[] {
     );
   }
 
+  return problems;
+}
+
+function tokenCacheRules(c: Config): string[] {
+  const problems: string[] = [];
   const tc = c.tokenCache;
   if (tc.type === 'redis') {
     const given = [tc.url && 'url', tc.sentinels && 'sentinels', tc.cluster && 'cluster'].filter(Boolean);
@@ -193,6 +249,12 @@ function crossFieldProblems(c: Config): string[] {
     }
   }
 
+  return problems;
+}
+
+function routeRules(c: Config): string[] {
+  const problems: string[] = [];
+  const id = c.identity;
   const reserved = [c.health.livenessPath, c.health.readinessPath];
   const authPrefix = trimSlash(id.pathPrefix);
   const names = new Set<string>();

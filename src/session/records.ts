@@ -29,10 +29,14 @@ export interface CachedRecord {
   staleUntil: number;
 }
 
+const MAX_UNDELETED = 100_000;
+
 export class SessionRecords {
   private readonly cache: LRUCache<string, CachedRecord>;
   private readonly trustMs: number;
   private readonly ended: ((sid: string) => void)[] = [];
+  /** Sessions ended while the store was unreachable: refused here, their records deleted once it is back. */
+  private readonly undeleted = new Set<string>();
 
   constructor(
     private readonly store: Store,
@@ -60,6 +64,7 @@ export class SessionRecords {
 
   /** The record, or null when the session was signed out (or expired) anywhere. `fresh`: skip the trust. */
   async get(sid: string, fresh = false): Promise<CachedRecord | null> {
+    if (this.undeleted.has(sid)) return null;
     const now = Date.now();
     const cached = this.cache.get(sid);
     if (cached && cached.until > now && !fresh) return cached;
@@ -78,10 +83,30 @@ export class SessionRecords {
     return this.remember(sid, JSON.parse(plain.toString('utf8')) as SessionRecord);
   }
 
+  /**
+   * Ends a session everywhere. With the store unreachable the record cannot be deleted yet: the session
+   * is then refused here at once and the delete retried whenever the store is back (retryDeletes), so a
+   * copied cookie does not come back to life with the store. Rejects, so the caller can say so.
+   */
   async delete(sid: string): Promise<void> {
     this.cache.delete(sid);
     for (const listener of this.ended) listener(sid);
-    await this.store.del(recordKey(sid));
+    try {
+      await this.store.del(recordKey(sid));
+    } catch (err) {
+      if (this.undeleted.size < MAX_UNDELETED) this.undeleted.add(sid);
+      throw err;
+    }
+  }
+
+  /** Retries the deletes that failed (called when the store reports up). */
+  retryDeletes(): void {
+    for (const sid of this.undeleted) {
+      this.store.del(recordKey(sid)).then(
+        () => this.undeleted.delete(sid),
+        () => undefined, // still failing: kept for the next time the store is up
+      );
+    }
   }
 
   /** Called with the session id whenever this replica ends a session (sign-out, dead grant, re-login). */

@@ -24,8 +24,10 @@ export function discoverWithRetry(
     } catch (err) {
       if (stopped) return;
       readiness.setDependency('provider', 'down', (err as Error).message);
-      logger.error({ event: 'discovery_failed' }, `${(err as Error).message}; retrying in ${delay / 1000} s`);
-      timer = setTimeout(attempt, delay);
+      // Jittered: replicas that all started against a provider that was down do not retry in lockstep.
+      const wait = Math.round(delay * (0.5 + Math.random() / 2));
+      logger.error({ event: 'discovery_failed' }, `${(err as Error).message}; retrying in ${wait / 1000} s`);
+      timer = setTimeout(attempt, wait);
       timer.unref();
       delay = Math.min(delay * 2, 30_000);
     }

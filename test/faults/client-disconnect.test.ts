@@ -19,6 +19,13 @@ async function arrived(prefix: string): Promise<RecordedRequest> {
   }
 }
 
+/** The access lines of `path`, once the abort has been logged. */
+async function accessLines(path: string) {
+  await new Promise((res) => setTimeout(res, 100));
+  const found = lines.filter((l) => l.msg === 'request' && l.path === path);
+  return { count: found.length, status: found[0]?.status, method: found[0]?.method };
+}
+
 /** How the upstream's response ended, and how long after `since`; 'still open' after 2 s. */
 async function outcome(r: RecordedRequest, since: number) {
   const how = await Promise.race([r.done, new Promise((res) => setTimeout(() => res('still open'), 2000))]);
@@ -44,31 +51,40 @@ t.test('while the upstream is still thinking', async (t) => {
     lines.some((l) => l.event === 'upstream_error'),
     'not counted as an upstream failure',
   );
+  t.same(await accessLines('/slow'), { count: 1, status: 499, method: 'GET' }, 'one access line: 499');
 });
 
-t.test('halfway through an upload', async (t) => {
-  let sent = 0;
-  const body = new Readable({
-    read() {
-      sent += 64 * 1024;
-      this.push(Buffer.alloc(64 * 1024, 1));
-    },
+for (const framing of ['content-length', 'chunked'] as const) {
+  t.test(`halfway through an upload (${framing})`, async (t) => {
+    const path = `/upload-${framing}`;
+    let sent = 0;
+    const body = new Readable({
+      read() {
+        sent += 64 * 1024;
+        this.push(Buffer.alloc(64 * 1024, 1));
+      },
+    });
+    const req = httpRequest(`${proxy.url}${path}`, {
+      method: 'PUT',
+      headers: framing === 'chunked' ? {} : { 'content-length': 100 * 1024 * 1024 },
+    });
+    req.on('error', () => {});
+    body.pipe(req);
+    const r = await arrived(path);
+    while (sent < 5 * 1024 * 1024) await new Promise((res) => setTimeout(res, 5));
+    const goneAt = performance.now();
+    body.unpipe(req);
+    req.destroy();
+    const o = await outcome(r, goneAt);
+    t.equal(o.how, 'aborted', `the upstream upload was aborted (${o.ms} ms after the client left)`);
+    t.ok(o.ms < 1000);
+    t.same(await accessLines(path), { count: 1, status: 499, method: 'PUT' }, 'one access line: 499');
+    t.notOk(
+      lines.some((l) => l.event === 'upstream_error'),
+      'the cut upload is not counted as an upstream failure',
+    );
   });
-  const req = httpRequest(`${proxy.url}/upload`, {
-    method: 'PUT',
-    headers: { 'content-length': 100 * 1024 * 1024 },
-  });
-  req.on('error', () => {});
-  body.pipe(req);
-  const r = await arrived('/upload');
-  while (sent < 5 * 1024 * 1024) await new Promise((res) => setTimeout(res, 5));
-  const goneAt = performance.now();
-  body.unpipe(req);
-  req.destroy();
-  const o = await outcome(r, goneAt);
-  t.equal(o.how, 'aborted', `the upstream upload was aborted (${o.ms} ms after the client left)`);
-  t.ok(o.ms < 1000);
-});
+}
 
 t.test('halfway through a download', async (t) => {
   const total = 500 * 1024 * 1024;
@@ -91,6 +107,7 @@ t.test('halfway through a download', async (t) => {
   const o = await outcome(r, goneAt);
   t.equal(o.how, 'aborted', `the upstream download was abandoned (${o.ms} ms after the client left)`);
   t.ok(o.ms < 1000);
+  t.same(await accessLines('/download'), { count: 1, status: 499, method: 'GET' }, 'one access line: 499');
 });
 
 t.test('nothing is left open: the proxy is still fine', async (t) => {

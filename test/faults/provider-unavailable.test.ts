@@ -87,11 +87,17 @@ t.test('callback: provider down → 503 page at once, no session', async (t) => 
   t.teardown(() => b.browser.close());
   t.teardown(() => idp.start());
   const page = await signIn(b.browser, `${aw.url}/`, { login: 'dora' });
+  const authorizeBefore = idp.counters.authorize;
   t.equal(page.status, 503);
   t.match(page.body, /identity provider unavailable/);
   t.ok(b.callbackMs() < 1500, `answered in ${Math.round(b.callbackMs())} ms`);
   await expectNoSession(t, b.browser);
   await idp.start();
+  // The code was never redeemed: reloading the callback page completes the same sign-in.
+  const reload = await b.browser.navigate(page.url);
+  t.equal(reload.status, 200, 'provider back: reloading the callback page signs in');
+  t.equal(reload.url, `${aw.url}/`, 'and lands where the sign-in started');
+  t.equal(idp.counters.authorize, authorizeBefore, 'without another visit to the provider');
   t.equal((await signIn(b.browser, `${aw.url}/`, { login: 'dora' })).status, 200, 'provider back: works');
 });
 
