@@ -41,6 +41,22 @@ t.test('metrics after a sign-in and a routed request', async (t) => {
   const text = await res.text();
   t.match(text, /authward_http_requests_total\{route="orders",status="2xx"\} 2/);
   t.match(text, /authward_http_requests_total\{route="upstream",status="2xx"\} 1/);
+  t.match(text, /# TYPE authward_http_request_duration_seconds histogram/);
+  t.match(text, /authward_http_request_duration_seconds_count\{route="orders"\} 2\n/);
+  const buckets = [
+    ...text.matchAll(/authward_http_request_duration_seconds_bucket\{route="orders",le="([^"]+)"\} (\d+)/g),
+  ].map((m) => ({ le: m[1], n: Number(m[2]) }));
+  t.equal(buckets.length, 14, 'every bucket of the route, +Inf last');
+  t.equal(buckets.at(-1)?.le, '+Inf');
+  t.equal(buckets.at(-1)?.n, 2, '+Inf counts every request');
+  t.ok(
+    buckets.every((b, i) => i === 0 || b.n >= (buckets[i - 1]?.n ?? 0)),
+    `cumulative: ${buckets.map((b) => b.n).join(' ')}`,
+  );
+  const sum = Number(
+    /authward_http_request_duration_seconds_sum\{route="orders"\} ([\d.e-]+)/.exec(text)?.[1],
+  );
+  t.ok(sum > 0 && sum < 20, `sum of durations ${sum} s`);
   t.match(text, /authward_sign_ins_total\{result="ok",reason=""\} 1/);
   t.match(text, /authward_token_acquisitions_total\{route="orders",source="(store|refresh)"\} 1/);
   t.match(text, /authward_token_acquisitions_total\{route="orders",source="l1"\} 1/);
