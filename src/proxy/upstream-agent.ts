@@ -42,8 +42,8 @@ class ClientSignal extends EventEmitter {
 const clients = new WeakMap<Socket, ClientSignal>();
 
 function clientSignal(socket: Socket): ClientSignal {
-  let signal = clients.get(socket);
-  if (signal) return signal;
+  const known = clients.get(socket);
+  if (known) return known;
   const s = new ClientSignal();
   clients.set(socket, s);
   const abandon = () => {
@@ -55,8 +55,7 @@ function clientSignal(socket: Socket): ClientSignal {
   };
   if (socket.destroyed) queueMicrotask(abandon);
   else socket.once('close', abandon);
-  signal = s;
-  return signal;
+  return s;
 }
 
 export function upstreamAgent(options: Agent.Options): UpstreamAgent {
