@@ -50,6 +50,8 @@ export interface AppDeps {
   readiness?: Readiness;
   /** A shared store (tests run several replicas on one); otherwise one is made from tokenCache. */
   store?: Store;
+  /** Serve metrics.port here (default); a cluster worker leaves it to the primary (src/workers.ts). */
+  metricsServer?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -132,7 +134,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.decorate('tokens', tokens);
   const metrics = config.metrics.enabled ? new Metrics({ tokens, store, readiness }) : null;
   app.decorate('metrics', metrics);
-  if (metrics) serveMetrics(app, metrics, config.metrics);
+  if (metrics && deps.metricsServer !== false) serveMetrics(app, metrics, config.metrics);
   // Access log and request metrics: one line and one observation per request, nothing when off.
   const accessLog = logger.isLevelEnabled('info');
   if (accessLog || metrics) {

@@ -53,19 +53,36 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const [{ buildApp }, { createLogger }, { default: closeWithGrace }] = await Promise.all([
+  const { createLogger } = await import('./logger.js');
+  const logger = createLogger(config.logging.level, config.logging.pretty && process.stdout.isTTY === true);
+  const { default: cluster } = await import('node:cluster');
+  if (config.listen.workers > 1 && cluster.isPrimary) {
+    const { runPrimary } = await import('./workers.js');
+    return runPrimary(config, logger);
+  }
+
+  const [{ buildApp }, { default: closeWithGrace }] = await Promise.all([
     import('./app.js'),
-    import('./logger.js'),
     import('close-with-grace'),
   ]);
-  const logger = createLogger(config.logging.level, config.logging.pretty && process.stdout.isTTY === true);
-  const app = await buildApp(config, { logger });
-  closeWithGrace(
+  // A cluster worker leaves metrics.port to the primary, which collects every worker's registry.
+  const app = await buildApp(config, { logger, metricsServer: !cluster.isWorker });
+  if (cluster.isWorker && app.metrics) {
+    const { AggregatorRegistry } = await import('prom-client');
+    AggregatorRegistry.setRegistries([app.metrics.registry]);
+    new AggregatorRegistry(); // (in a worker, its constructor installs the answer to the primary's requests)
+  }
+  let shuttingDown = false;
+  const grace = closeWithGrace(
     {
       delay: (config.shutdownDelaySeconds + config.shutdownGraceSeconds) * 1000,
       logger: { error: (m: unknown) => logger.error({ event: 'shutdown' }, String(m)) },
+      // A worker drains when the primary says so (below): a terminal's Ctrl-C reaches the primary and
+      // every worker at once, and close-with-grace takes a second signal as "exit now".
+      ...(cluster.isWorker ? { skip: ['SIGINT'] } : {}),
     },
     async ({ signal, err }) => {
+      shuttingDown = true;
       if (err) logger.error({ err, event: 'shutdown' }, 'shutting down after an error');
       else logger.info({ event: 'shutdown', signal }, 'shutting down: draining in-flight requests');
       app.readiness.drain();
@@ -89,6 +106,13 @@ async function main(argv: string[]): Promise<number> {
       }
     },
   );
+  if (cluster.isWorker) {
+    const { SHUTDOWN_MESSAGE } = await import('./workers.js');
+    process.on('SIGINT', () => undefined); // the primary's message follows
+    process.on('message', (message) => {
+      if (message === SHUTDOWN_MESSAGE && !shuttingDown) void grace.close();
+    });
+  }
   await app.listen({ host: config.listen.host, port: config.listen.port });
   return -1; // keep running
 }

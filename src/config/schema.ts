@@ -57,6 +57,13 @@ const Listen = strict(
   {
     host: Type.String({ default: '0.0.0.0', minLength: 1, description: 'Address to listen on.' }),
     port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'Port to listen on.' }),
+    workers: Type.Integer({
+      default: 1,
+      minimum: 1,
+      maximum: 64,
+      description:
+        'Processes sharing the port (node:cluster), one core each; above 1 needs tokenCache.type redis.',
+    }),
   },
   'Where authward accepts client connections.',
 );

@@ -235,6 +235,11 @@ function publicUrlRules(c: Config): string[] {
 function tokenCacheRules(c: Config): string[] {
   const problems: string[] = [];
   const tc = c.tokenCache;
+  if (c.listen.workers > 1 && tc.type !== 'redis') {
+    problems.push(
+      `listen.workers: more than 1 needs tokenCache.type redis (workers share sessions and tokens only through it), got ${c.listen.workers} with ${tc.type}`,
+    );
+  }
   if (tc.type === 'redis') {
     const given = [tc.url && 'url', tc.sentinels && 'sentinels', tc.cluster && 'cluster'].filter(Boolean);
     if (given.length !== 1) {

@@ -136,6 +136,7 @@ export class Metrics {
       help: 'Shared dependencies as this replica sees them (1 up, 0 down).',
       labelNames: ['dependency'],
       registers: [r],
+      aggregator: 'min', // with listen.workers: down when any worker sees it down
       collect() {
         for (const name of ['tokenStore', 'provider']) {
           this.set({ dependency: name }, readiness.dependency(name) === 'up' ? 1 : 0);
@@ -146,6 +147,7 @@ export class Metrics {
       name: 'authward_ready',
       help: '1 when this replica is ready to serve.',
       registers: [r],
+      aggregator: 'min',
       collect() {
         this.set(readiness.ready ? 1 : 0);
       },

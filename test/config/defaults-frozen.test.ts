@@ -18,7 +18,7 @@ function minimal(): Raw {
 
 t.test('defaults are filled in', async (t) => {
   const c = validateConfig(minimal());
-  t.same(c.listen, { host: '0.0.0.0', port: 8080 });
+  t.same(c.listen, { host: '0.0.0.0', port: 8080, workers: 1 });
   t.equal(c.trustProxy, false);
   t.equal(c.shutdownGraceSeconds, 10);
   t.same(c.health, { livenessPath: '/healthz', readinessPath: '/readyz' });
