@@ -71,7 +71,8 @@ export async function startAuthward(
   const tokenKey = newKey();
   if (v.cache === 'redis' && !d.redisUrl) throw new Error(`${v.name}: needs Redis`);
   const config = {
-    listen: { host: '127.0.0.1', port },
+    // Several workers need the Redis cache (they share sessions only through it).
+    listen: { host: '127.0.0.1', port, ...(v.cache === 'redis' ? { workers: s.workers } : {}) },
     publicUrl: url,
     identity: {
       protocol: 'oidc',

@@ -56,6 +56,8 @@ export interface Settings {
   sampleMs: number;
   quietWaitS: number;
   logLevel: string;
+  /** listen.workers of the Redis-cache instances (the memory ones always run one process). */
+  workers: number;
   build: 'auto' | 'always' | 'never';
   runId: string;
   runDir: string;
@@ -93,6 +95,7 @@ export function loadSettings(): Settings {
     sampleMs: num('SAMPLE_MS', 200),
     quietWaitS: num('QUIET_WAIT_S', 2),
     logLevel: process.env.LOG_LEVEL ?? 'warn',
+    workers: Math.max(1, Math.round(num('WORKERS', 1))),
     build,
     runId,
     runDir,
