@@ -1,7 +1,7 @@
 // Prometheus metrics: what operators alert on. No user identifiers in labels, ever.
 //
-// Hot-path counters are plain numbers handed to prom-client at scrape time, the duration histogram a
-// pre-resolved label child; token and store counters are read at scrape time too.
+// Hot-path counters are plain numbers handed to prom-client at scrape time, and the duration histogram
+// is a custom collector (RouteDurations, below); token and store counters are read at scrape time too.
 import {
   Counter,
   collectDefaultMetrics,
@@ -21,7 +21,6 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly duration: RouteDurations;
   private readonly counts = new Map<string, number[]>();
-  private readonly durations = new Map<string, Series>();
   private readonly signIns: Counter<'result' | 'reason'>;
   private readonly interactions: Counter<'route' | 'kind'>;
   private readonly upstreamErrors: Counter<'route' | 'kind'>;
@@ -157,16 +156,13 @@ export class Metrics {
   /** One request answered: called from onResponse with the route's name. */
   request(route: string, status: number, seconds: number): void {
     let count = this.counts.get(route);
-    let time = this.durations.get(route);
-    if (!count || !time) {
+    if (!count) {
       count = [0, 0, 0, 0, 0];
-      time = this.duration.series(route);
       this.counts.set(route, count);
-      this.durations.set(route, time);
     }
     const i = Math.min(4, Math.max(0, Math.floor(status / 100) - 1));
     count[i] = (count[i] ?? 0) + 1;
-    this.duration.observe(time, seconds);
+    this.duration.observe(route, seconds);
   }
 
   signIn(result: 'ok' | 'failed', reason = ''): void {
@@ -213,7 +209,7 @@ interface Series {
 class RouteDurations {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
-  private readonly series_ = new Map<string, Series>();
+  private readonly byRoute = new Map<string, Series>();
 
   constructor(
     readonly name: string,
@@ -221,16 +217,12 @@ class RouteDurations {
     private readonly bounds: readonly number[],
   ) {}
 
-  series(route: string): Series {
-    let s = this.series_.get(route);
+  observe(route: string, seconds: number): void {
+    let s = this.byRoute.get(route);
     if (!s) {
       s = { counts: new Array<number>(this.bounds.length + 1).fill(0), sum: 0, count: 0 };
-      this.series_.set(route, s);
+      this.byRoute.set(route, s);
     }
-    return s;
-  }
-
-  observe(s: Series, seconds: number): void {
     let i = 0;
     while (i < this.bounds.length && seconds > (this.bounds[i] as number)) i++;
     s.counts[i] = (s.counts[i] ?? 0) + 1;
@@ -240,7 +232,7 @@ class RouteDurations {
 
   get() {
     const values: MetricValueWithName<string>[] = [];
-    for (const [route, s] of this.series_) {
+    for (const [route, s] of this.byRoute) {
       let cumulative = 0;
       this.bounds.forEach((le, i) => {
         cumulative += s.counts[i] ?? 0;
@@ -254,6 +246,6 @@ class RouteDurations {
   }
 
   reset(): void {
-    this.series_.clear();
+    this.byRoute.clear();
   }
 }
