@@ -8,13 +8,20 @@
 // - an encoded `;` (`%3b`) is refused: decoded here it would start a parameter, while servers keep it
 //   as data ("/a%3Bx/b" is the segment "a;x", not "/a/b" as a rule would see it);
 // - `;parameters` are dropped from each segment for matching (Tomcat-style servers ignore them);
-//   a segment that is only a parameter (`/a/;x/b`) counts as empty unless it is the last.
+//   a segment that is only a parameter (`/a/;x/b`) counts as empty unless it is the last;
+// - a segment ending in `.` or a space, or holding `:$` (NTFS streams: `::$DATA`), is refused: Windows
+//   and IIS drop or resolve those, so `/admin.` or `/admin::$DATA` would be `/admin` to the upstream;
+// - encoded non-ASCII characters that NFKC maps to ASCII (fullwidth `／`, `．`, `ａ`, U+2024, U+3000, ...)
+//   are refused: an NFKC-normalizing framework would read another path than the rules did.
 
 export type CanonicalResult = { path: string } | { error: string };
 
 const FORBIDDEN_ENCODED = /%(2f|5c|25|00)/i;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f\\]/;
+// Characters that make the segment walk below necessary (dot segments, parameters, Windows aliases).
+const SEGMENT_CHECK = /[.; :]/;
+const NON_ASCII = /[^\u0000-\u007f]/;
 
 export function canonicalPath(rawUrl: string): CanonicalResult {
   if (rawUrl.charCodeAt(0) !== 47 /* / */) return { error: 'request target must be a path' };
@@ -30,9 +37,13 @@ export function canonicalPath(rawUrl: string): CanonicalResult {
     } catch {
       return { error: 'path is not valid percent-encoding' };
     }
+    // (Node refuses raw non-ASCII bytes in the request line: only an encoded one can get here.)
+    if (NON_ASCII.test(decoded) && asciiCount(decoded.normalize('NFKC')) !== asciiCount(decoded)) {
+      return { error: 'path must not contain characters that normalize to ASCII (e.g. a fullwidth "/")' };
+    }
   }
   if (CONTROL.test(decoded)) return { error: 'path must not contain control characters or "\\"' };
-  if (!decoded.includes('.') && !decoded.includes(';')) return { path: decoded };
+  if (!SEGMENT_CHECK.test(decoded)) return { path: decoded };
   const segments = decoded.split('/');
   for (let i = 1; i < segments.length; i++) {
     let seg = segments[i] as string;
@@ -44,10 +55,22 @@ export function canonicalPath(rawUrl: string): CanonicalResult {
       if (seg === '' && i < segments.length - 1) return { error: 'path must not contain empty segments' };
     }
     if (seg === '.' || seg === '..') return { error: 'path must not contain dot segments' };
+    const last = seg.charCodeAt(seg.length - 1);
+    if (last === 46 /* . */ || last === 32 /* space */) {
+      return { error: 'path segments must not end in "." or a space' };
+    }
+    if (seg.includes(':$')) return { error: 'path must not contain ":$" (a Windows file stream)' };
     segments[i] = seg;
   }
   if (/%3b/i.test(raw)) return { error: 'path must not contain an encoded ";"' };
   return { path: segments.join('/') };
+}
+
+/** ASCII characters in `s`: NFKC may only change the non-ASCII ones (it maps no ASCII character). */
+function asciiCount(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 128) n++;
+  return n;
 }
 
 /** `path` is `prefix` itself or lies below it. `prefix` has no trailing slash ('' is the root). */

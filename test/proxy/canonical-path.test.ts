@@ -78,12 +78,13 @@ t.test('plain paths are unchanged (decoded, query dropped)', async (t) => {
     '/a/b/',
     '/a/b.txt',
     '/.well-known/openid-configuration',
-    '/a/...',
     '/a/..b',
     '/v1.2/x',
   ]) {
     t.same(canonicalPath(p), { path: p }, p);
   }
+  // (`/a/...` ends in "." and is refused: Windows reads it as another name, see path-segment-aliases.)
+  t.match(canonicalPath('/a/...'), { error: /end in "\."/ });
   t.same(canonicalPath('/a/b?x=../y//z&u=%2f#frag'), { path: '/a/b' }, 'the query is not the path');
   t.same(canonicalPath('/caf%C3%A9/x%20y'), { path: '/café/x y' }, 'percent-decoded once');
 });
