@@ -21,7 +21,7 @@ const FORBIDDEN_ENCODED = /%(2f|5c|25|00)/i;
 const CONTROL = /[\u0000-\u001f\u007f\\]/;
 // Characters that make the segment walk below necessary (dot segments, parameters, Windows aliases).
 const SEGMENT_CHECK = /[.; :]/;
-const NON_ASCII = /[^\u0000-\u007f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 export function canonicalPath(rawUrl: string): CanonicalResult {
   if (rawUrl.charCodeAt(0) !== 47 /* / */) return { error: 'request target must be a path' };
