@@ -36,6 +36,31 @@ export const PROXY_OWNED_HEADERS: ReadonlySet<string> = new Set([
   'x-authward-user',
 ]);
 
+/**
+ * Identity header families, stripped by prefix: an upstream reading `X-MS-CLIENT-PRINCIPAL-GROUPS` or
+ * `X-MS-TOKEN-AAD-FOO` (App Service names more than authward sends) must never get a client's copy.
+ */
+const PROXY_OWNED_PREFIXES: readonly string[] = [
+  'x-ms-client-principal',
+  'x-ms-token-',
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-groups',
+  'x-forwarded-preferred-username',
+  'x-forwarded-access-token',
+  'x-auth-request-',
+  'x-authward-',
+];
+
+/** A header authward owns (an exact name or a family); `name` lower-case with `-` (not `_`). */
+export function isProxyOwned(name: string): boolean {
+  if (PROXY_OWNED_HEADERS.has(name)) return true;
+  // Every family starts with "x-": most headers are decided by two character codes.
+  if (name.charCodeAt(0) !== 120 /* x */ || name.charCodeAt(1) !== 45 /* - */) return false;
+  for (const prefix of PROXY_OWNED_PREFIXES) if (name.startsWith(prefix)) return true;
+  return false;
+}
+
 // Hop-by-hop headers (RFC 9110 7.6.1) and framing headers undici sets itself.
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
@@ -83,7 +108,7 @@ export function forwardHeaders(
     const value = headers[name];
     if (value === undefined) continue;
     const canonical = name.includes('_') ? name.replace(/_/g, '-') : name;
-    if (PROXY_OWNED_HEADERS.has(canonical) || HOP_BY_HOP.has(canonical) || METHOD_OVERRIDE.has(canonical)) {
+    if (isProxyOwned(canonical) || HOP_BY_HOP.has(canonical) || METHOD_OVERRIDE.has(canonical)) {
       continue;
     }
     if (
