@@ -9,6 +9,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { multiTenantWarning } from './auth/authorize.js';
 import { identityHeaders } from './auth/claims.js';
 import { authPlugin } from './auth/plugin.js';
 import type { Config } from './config/schema.js';
@@ -119,6 +120,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     logger.warn({ event: 'config' }, 'tokenCache.type is memory: run a single replica');
   const sealer = sealerFromConfig(config.tokenCache);
   const provider = new Provider(config.identity, logger);
+  const tenantRisk = multiTenantWarning(config, provider.authority);
+  if (tenantRisk) logger.warn({ event: 'config' }, tenantRisk);
   const tokens = new TokenService(provider, store, sealer, config.tokenCache, logger);
   const idp = config.identity.protocol === 'aad' ? 'aad' : new URL(provider.authority).host;
   const records = new SessionRecords(store, sealer, config.session.revocationCheckInterval, (r) =>
@@ -201,6 +204,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     timeoutSeconds: config.upstream.timeout,
     caFile: config.upstream.caFile,
     websocket: true,
+    ownCookie: names.isOwn,
     routeConfig: { bodyLimit: config.upstream.bodyLimit },
     ...(upstreamTokens.length > 0
       ? {

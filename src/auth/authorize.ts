@@ -1,5 +1,8 @@
 // Authorization rules: allowed tenants, users, groups, roles; global and per path prefix (longest wins).
 //
+// allowedUsers matches stable ids (`oid`, `sub`) or names the provider vouches for (`preferred_username`,
+// `upn`, a verified `email`), never the free-text `name`.
+//
 // Every rule present must pass (global AND the path's). Within a rule, one matching value suffices.
 // A rule naming a claim the user lacks denies (fail closed). Path prefixes match case-insensitively,
 // so a case-insensitive upstream (IIS) cannot be reached around a rule.
@@ -17,11 +20,19 @@ function compile(rule: AuthorizationRule): Check | null {
     checks.push((c) => read(c).some((v) => wanted.has(fold ? v.toLowerCase() : v)));
   };
   anyOf(rule.allowedTenants, (c) => (c.tid ? [c.tid] : []), true);
-  anyOf(
-    rule.allowedUsers,
-    (c) => [c.email, c.preferred_username, c.upn].filter((v): v is string => !!v),
-    true,
-  );
+  if (rule.allowedUsers) {
+    // Stable ids, or names the provider vouches for (claimsFromIdToken has already dropped an
+    // unverified email); never `name`. `sub` is compared exactly: some providers' ids are case-sensitive.
+    const exact = new Set(rule.allowedUsers);
+    const folded = new Set(rule.allowedUsers.map((v) => v.toLowerCase()));
+    checks.push(
+      (c) =>
+        exact.has(c.sub) ||
+        [c.oid, c.preferred_username, c.upn, c.email].some(
+          (v) => v !== undefined && folded.has(v.toLowerCase()),
+        ),
+    );
+  }
   anyOf(rule.requiredGroups, (c) => c.groups ?? []);
   anyOf(rule.requiredRoles, (c) => c.roles ?? []);
   return checks.length === 0 ? null : (c) => checks.every((check) => check(c));
@@ -43,4 +54,17 @@ export function authorizer(cfg: Config['authorization']): Authorizer {
     const rule = paths.find((p) => underPrefix(lower, p.prefix));
     return !rule || rule.check(claims);
   };
+}
+
+/**
+ * aad with a multi-tenant authority (`common`, `organizations`) and no tenant restriction: users of
+ * every Entra tenant can sign in, and anyone can create a tenant. A warning at start, not an error:
+ * a public multi-tenant app may mean exactly that.
+ */
+export function multiTenantWarning(cfg: Config, authority: string): string | undefined {
+  if (cfg.identity.protocol !== 'aad') return undefined;
+  const tenant = new URL(authority).pathname.split('/').find(Boolean)?.toLowerCase();
+  if (tenant !== 'common' && tenant !== 'organizations') return undefined;
+  if (cfg.identity.allowedTenants || cfg.authorization.allowedTenants) return undefined;
+  return `identity authority is multi-tenant (${tenant}) and no tenant is required: users of any Entra tenant can sign in (anyone can create a tenant); set identity.allowedTenants or authorization.allowedTenants`;
 }

@@ -19,12 +19,33 @@ const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefin
 const strs = (v: unknown) =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined;
 
-export function claimsFromIdToken(p: Record<string, unknown>): Claims {
+/**
+ * Whether the provider vouches for the `email` claim. Generic providers: only with `email_verified:
+ * true` (anyone can type any address into a profile). Entra sends no `email_verified`; since 2023 it
+ * leaves out an email whose domain the tenant does not own, so there its email counts unless the token
+ * says `email_verified: false`.
+ */
+function emailVerified(p: Record<string, unknown>, protocol: Config['identity']['protocol']): boolean {
+  const v = p.email_verified;
+  if (v === true || v === 'true') return true; // (some providers send the string)
+  return protocol === 'aad' && v !== false && v !== 'false';
+}
+
+/**
+ * The claims kept for a session. An unverified `email` is dropped here, so no header, rule or
+ * `/.auth/me` answer can ever use it; `name` is kept as a display claim but is never an identifier.
+ */
+export function claimsFromIdToken(
+  p: Record<string, unknown>,
+  protocol: Config['identity']['protocol'],
+): Claims {
   const c: Claims = { sub: String(p.sub), iss: String(p.iss) };
-  for (const k of ['oid', 'tid', 'name', 'email', 'preferred_username', 'upn'] as const) {
+  for (const k of ['oid', 'tid', 'name', 'preferred_username', 'upn'] as const) {
     const v = str(p[k]);
     if (v) c[k] = v;
   }
+  const email = str(p.email);
+  if (email && emailVerified(p, protocol)) c.email = email;
   const groups = strs(p.groups);
   if (groups) c.groups = groups;
   const roles = strs(p.roles);
@@ -34,6 +55,12 @@ export function claimsFromIdToken(p: Record<string, unknown>): Claims {
 
 /** The immutable user id: `oid` (Entra) when present, else `sub`. Never a mutable claim like email. */
 export const userId = (c: Claims) => c.oid ?? c.sub;
+
+/**
+ * The user's name as the provider vouches for it: username or UPN first (Entra's login name), then a
+ * verified email, else the stable id. Never `name`: free text the user picks.
+ */
+export const principalName = (c: Claims) => c.preferred_username ?? c.upn ?? c.email ?? userId(c);
 
 /** A short, stable, non-reversible user reference for logs (never an email or a name). */
 export const userHash = (c: Claims) => createHash('sha256').update(userId(c)).digest('hex').slice(0, 16);
@@ -66,7 +93,7 @@ export function identityHeaders(
 ): Record<string, string> {
   const h: Record<string, string> = {};
   const id = userId(c);
-  const display = c.preferred_username ?? c.upn ?? c.email ?? c.name ?? id;
+  const display = principalName(c);
   if (families.msClientPrincipal) {
     const claims: { typ: string; val: string }[] = [];
     for (const [typ, val] of Object.entries(c)) {
@@ -87,7 +114,10 @@ export function identityHeaders(
     h['x-ms-client-principal-idp'] = idp;
   }
   if (families.forwarded) {
-    h['x-forwarded-user'] = headerValue(id);
+    // The claim the operator chose; absent (no username, no verified email): no header at all, so
+    // an upstream never mistakes an id for a name of the kind it asked for.
+    const user = families.userClaim === 'id' ? id : c[families.userClaim];
+    if (user) h['x-forwarded-user'] = headerValue(user);
     if (c.email) h['x-forwarded-email'] = headerValue(c.email);
     if (c.preferred_username) h['x-forwarded-preferred-username'] = headerValue(c.preferred_username);
     const groups = c.groups?.length ? headerValue(c.groups.join(',')) : '';

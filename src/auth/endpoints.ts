@@ -11,7 +11,7 @@ import { InteractionRequired } from '../tokens/errors.js';
 import { IdTokenError } from '../tokens/id-token.js';
 import type { Provider } from '../tokens/provider.js';
 import type { AccountRef, TokenService } from '../tokens/token-service.js';
-import { claimsFromIdToken, userHash, userId } from './claims.js';
+import { claimsFromIdToken, principalName, userHash } from './claims.js';
 import type { LoginTransactions } from './login-tx.js';
 import { safeReturnTo } from './return-to.js';
 import type { SignInFlow } from './sign-in.js';
@@ -124,7 +124,7 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
       if ((err as { statusCode?: number }).statusCode === 503) d.transactions.restore(request, reply, tx);
       throw err;
     }
-    const claims = claimsFromIdToken(payload as Record<string, unknown>);
+    const claims = claimsFromIdToken(payload as Record<string, unknown>, d.config.identity.protocol);
     // Never reuse a pre-login session. The same account signing in again (consent, claims challenge,
     // a second login) keeps the token cache partition redeem() has just written.
     await endSession(request, false, result.account.homeAccountId).catch(() => undefined);
@@ -195,7 +195,7 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
       Array.isArray(val) ? val.map((v) => ({ typ, val: v })) : [{ typ, val: String(val) }],
     );
     reply.headers(OWN_PAGE_HEADERS);
-    return [{ provider_name: d.idp, user_id: c.preferred_username ?? c.email ?? userId(c), user_claims }];
+    return [{ provider_name: d.idp, user_id: principalName(c), user_claims }];
   });
 
   // Anything else under the prefix is ours, never the upstream's.

@@ -228,6 +228,11 @@ const IdentityHeaders = strict(
       default: true,
       description: 'oauth2-proxy `X-Forwarded-User/-Email/...` headers.',
     }),
+    userClaim: Type.Union([Type.Literal('id'), Type.Literal('preferred_username'), Type.Literal('email')], {
+      default: 'id',
+      description:
+        'Claim sent as `X-Forwarded-User`: `id` (`oid` on Entra, else `sub`), `preferred_username`, or `email` (verified only); header left out when the user has none.',
+    }),
   },
   'Which identity header families are sent.',
 );
@@ -297,7 +302,8 @@ const Rule = Type.Object(
     allowedUsers: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
         minItems: 1,
-        description: 'Emails / UPNs (case-insensitive).',
+        description:
+          'Users allowed: stable ids (`oid`, `sub`: exact) or names the provider vouches for (`preferred_username`, `upn`, verified `email`: case-insensitive). Never `name`.',
       }),
     ),
     requiredGroups: Type.Optional(
