@@ -281,6 +281,10 @@ const Route = Type.Object(
       default: false,
       description: 'Also send identity headers to this route.',
     }),
+    websocket: Type.Boolean({
+      default: false,
+      description: 'Proxy WebSocket upgrades to this route (with its token); off: an upgrade gets 400.',
+    }),
     bodyLimit: BodyLimit,
   },
   { additionalProperties: false },

@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { rootCertificates } from 'node:tls';
 import httpProxy from '@fastify/http-proxy';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
+import { BadRequestError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
 import { type ForwardContext, forwardHeaders, responseHeaders } from './headers.js';
 import { ClientGoneError, upstreamAgent, withClientSocket } from './upstream-agent.js';
 
@@ -46,6 +46,10 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
   });
   // After the server has drained (fastify runs plugin onClose hooks once in-flight requests are done).
   app.addHook('onClose', () => agent.close());
+  // Every upgrade reaches fastify (the default upstream's listener hands them all over); without a
+  // WebSocket proxy here, http-proxy would hijack the reply and leave the socket open for good. A plain
+  // answer instead: the upgrade listener destroys the socket once it is written.
+  if (!opts.websocket) app.addHook('onRequest', refuseUpgrade);
   // biome-ignore lint/suspicious/noExplicitAny: the plugin's option union does not type-check through register()
   await app.register(httpProxy as any, {
     upstream,
@@ -103,4 +107,13 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
       rejectUnauthorized: true,
     },
   });
+}
+
+function refuseUpgrade(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
+  if ((request.raw as { upgrade?: boolean }).upgrade !== true) {
+    done();
+    return;
+  }
+  reply.header('connection', 'close');
+  done(new BadRequestError('this route does not accept WebSocket upgrades'));
 }

@@ -38,7 +38,7 @@ export async function tokenRoutesPlugin(app: FastifyInstance, d: TokenRouteDeps)
       target: route.target,
       timeoutSeconds: route.timeout,
       caFile: route.caFile,
-      websocket: false,
+      websocket: route.websocket,
       methods: route.methods,
       preHandler: tokenPreHandler(app, d, route.scopes, route.token, (t) => ({
         authorization: `Bearer ${t}`,
