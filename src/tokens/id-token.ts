@@ -2,7 +2,8 @@
 //
 // Enforced: RS/ES/PS signature against the provider's JWKS (refetched on an unknown kid, with a cooldown);
 // `iss` equals discovery's issuer (Entra multi-tenant: with {tenantid} replaced by the token's `tid`);
-// `aud` is our client id; `exp`/`nbf`/`iat` within clockSkew; `nonce` equals the login transaction's;
+// `aud` is our client id, `azp` (required with several audiences) too; `exp`/`nbf`/`iat` within
+// clockSkew (`iat` in the future refused); `nonce` equals the login transaction's;
 // `tid` in identity.allowedTenants when that list is set.
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, type JWTPayload, jwtVerify } from 'jose';
 import type { IdentityConfig } from '../config/schema.js';
@@ -56,6 +57,18 @@ export function idTokenVerifier(id: IdentityConfig, discovery: Discovery, http: 
     } catch (err) {
       throw new IdTokenError(describe(err, unverified, id.clockSkew));
     }
+    // jose checks iat only together with a maximum age: a token dated in the future is refused here.
+    const ahead = typeof payload.iat === 'number' ? payload.iat - Math.floor(Date.now() / 1000) : 0;
+    if (ahead > id.clockSkew)
+      throw new IdTokenError(`claim iat is ${ahead} s in the future ${clocksHint(id.clockSkew)}`);
+    // OIDC Core 3.1.3.7: a token for several audiences must name the party it was issued to, and an
+    // azp must be us (otherwise it is another client's token that happens to list us).
+    if (payload.azp !== undefined && payload.azp !== id.clientId) {
+      throw new IdTokenError('claim azp names another client');
+    }
+    if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload.azp === undefined) {
+      throw new IdTokenError('claim azp missing with several audiences');
+    }
     if (payload.nonce !== nonce) throw new IdTokenError('nonce mismatch');
     if (allowedTenants && !(tid && allowedTenants.has(tid.toLowerCase()))) {
       throw new IdTokenError(`tenant ${tid ?? '(none)'} is not allowed`);
@@ -64,13 +77,16 @@ export function idTokenVerifier(id: IdentityConfig, discovery: Discovery, http: 
   };
 }
 
+const clocksHint = (clockSkew: number) =>
+  `by this server's clock (identity.clockSkew ${clockSkew} s; are the clocks in sync?)`;
+
 function describe(err: unknown, payload: JWTPayload, clockSkew: number): string {
   // A time claim off by more than clockSkew is nearly always the provider's clock or ours: say by how
   // much, so the log points at clock sync rather than at a forged token.
   const now = Math.floor(Date.now() / 1000);
   const by = (claim: 'exp' | 'nbf' | 'iat') =>
     typeof payload[claim] === 'number' ? Math.abs(now - (payload[claim] as number)) : undefined;
-  const clocks = `by this server's clock (identity.clockSkew ${clockSkew} s; are the clocks in sync?)`;
+  const clocks = clocksHint(clockSkew);
   if (err instanceof errors.JWTExpired) return `expired ${by('exp') ?? '?'} s ago ${clocks}`;
   if (
     err instanceof errors.JWTClaimValidationFailed &&

@@ -1,5 +1,6 @@
 // Starts authward on a free port in front of a test IdP and upstream: the harness most tests use.
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { buildApp } from '../../src/app.js';
 import type { Config } from '../../src/config/schema.js';
 import type { Store } from '../../src/token-cache/store.js';
@@ -33,6 +34,8 @@ export async function startApp(opts: {
   upstreamUrl: string;
   overrides?: Raw;
   store?: Store;
+  /** A logger to read what the app logged (e.g. captureLogger in test/proxy/proxy-app.ts). */
+  logger?: Logger;
   port?: number;
 }): Promise<TestApp> {
   const port = opts.port ?? (await freePort());
@@ -45,7 +48,10 @@ export async function startApp(opts: {
     identity: identityFor(opts.idp, (over.identity as Raw) ?? {}),
     upstream: { url: opts.upstreamUrl, ...((over.upstream as Raw) ?? {}) },
   });
-  const app = await buildApp(config, opts.store ? { store: opts.store } : {});
+  const app = await buildApp(config, {
+    ...(opts.store ? { store: opts.store } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
   await app.listen({ host: '127.0.0.1', port });
   await waitReady(app);
   return { app, url, config, close: () => app.close() };
