@@ -22,6 +22,9 @@ const RELEASE_SCRIPT =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
 const silent: StoreLogger = { warn() {}, info() {} };
+// The cause of a command refused without being sent (a command timed out, no probe has answered since).
+// Worded so that isTimeout() does not count it: refusing waits for nothing.
+const TRIPPED = 'token store down: failing fast until it answers again';
 // Lock releases kept for retry when Redis comes back (one per account refreshing during an outage).
 const MAX_ORPHANED_LOCKS = 10_000;
 
@@ -38,6 +41,17 @@ export class RedisStore implements Store {
   private status: StoreStatus | undefined;
   private lastError: string | undefined;
   private closing = false;
+  /** The connection answered its ready check and has not closed since. */
+  private connected = false;
+  /**
+   * Set when a command timed out: until a probe (or a fresh connection) answers, every command fails at
+   * once. Without it each command waits out its own timeout on a dead node (a Cluster master killed, a
+   * black-holed server), so a request with two store reads waited twice, and the status said "up"
+   * (a Cluster client never closes while other masters answer). With it a request waits at most one
+   * command timeout, and the status says "down" exactly while requests are refused. The whole store,
+   * not one Cluster node: which node serves a key is ioredis' business, and it changes in a failover.
+   */
+  private tripped = false;
   /**
    * Locks whose release failed (Redis unreachable), lock key to owner token. Redis may come back with
    * the lock still there (persistence, a short restart): it would then hold that account's refreshes
@@ -59,14 +73,18 @@ export class RedisStore implements Store {
     });
     this.client.on('ready', () => {
       this.lastError = undefined;
+      this.connected = true;
+      this.tripped = false; // a fresh connection just answered
       this.setStatus('up');
-      this.releaseOrphanedLocks();
     });
-    this.client.on('close', () => this.setStatus('down', this.lastError ?? 'connection closed'));
+    this.client.on('close', () => {
+      this.connected = false;
+      this.setStatus('down', this.lastError ?? 'connection closed');
+    });
   }
 
   async get(key: string): Promise<Buffer | null> {
-    const value = await this.run(() => this.client.getBuffer(key));
+    const value = await this.run(() => this.client.getBuffer(key), key);
     if (value === null) this.metrics.misses++;
     else this.metrics.hits++;
     return value;
@@ -74,12 +92,12 @@ export class RedisStore implements Store {
 
   async set(key: string, value: Buffer, ttlSeconds: number): Promise<void> {
     this.metrics.sets++;
-    await this.run(() => this.client.set(key, value, 'PX', toMs(ttlSeconds * 1000)));
+    await this.run(() => this.client.set(key, value, 'PX', toMs(ttlSeconds * 1000)), key);
   }
 
   async del(key: string): Promise<void> {
     this.metrics.deletes++;
-    await this.run(() => this.client.del(key));
+    await this.run(() => this.client.del(key), key);
   }
 
   async tryLock(key: string, ttlMs: number): Promise<(() => Promise<void>) | null> {
@@ -87,7 +105,7 @@ export class RedisStore implements Store {
     const token = randomBytes(16).toString('hex');
     let reply: string | null;
     try {
-      reply = await this.run(() => this.client.set(lockKey, token, 'PX', toMs(ttlMs), 'NX'));
+      reply = await this.run(() => this.client.set(lockKey, token, 'PX', toMs(ttlMs), 'NX'), lockKey);
     } catch (err) {
       // A SET that timed out may still have been applied: ours to release once Redis answers again.
       this.orphan(lockKey, token);
@@ -100,10 +118,10 @@ export class RedisStore implements Store {
     this.metrics.locksAcquired++;
     return async () => {
       try {
-        await this.client.eval(RELEASE_SCRIPT, 1, lockKey, token);
-      } catch (err) {
-        // Counted, not thrown: the lock expires by itself within ttlMs, and is released on reconnect.
-        this.translate(err);
+        await this.run(() => this.client.eval(RELEASE_SCRIPT, 1, lockKey, token), lockKey);
+      } catch {
+        // Not thrown (run() counted it): the lock expires by itself within ttlMs, and is released
+        // once the store is up again.
         this.orphan(lockKey, token);
       }
     };
@@ -114,7 +132,7 @@ export class RedisStore implements Store {
     this.orphanedLocks.set(lockKey, token);
     // A command cut off by a dropped connection fails only at its timeout, often after a quick
     // reconnect (ioredis drops it without an error): already back, so release now.
-    if (this.client.status === 'ready') this.releaseOrphanedLocks();
+    if (this.status === 'up') this.releaseOrphanedLocks();
   }
 
   /** Retries the releases that failed; the script deletes a lock only while it still holds our token. */
@@ -136,7 +154,7 @@ export class RedisStore implements Store {
     const lockKey = LOCK_NAMESPACE + key;
     const deadline = Date.now() + waitMs;
     for (;;) {
-      if ((await this.run(() => this.client.exists(lockKey))) === 0) return;
+      if ((await this.run(() => this.client.exists(lockKey), lockKey)) === 0) return;
       const left = deadline - Date.now();
       if (left <= 0) return;
       await sleep(Math.min(POLL_MS, left));
@@ -176,20 +194,51 @@ export class RedisStore implements Store {
     if (status === 'up') this.logger.info({ event: 'token_store', status }, 'token store connected');
     else this.logger.warn({ event: 'token_store', status, detail }, 'token store unavailable');
     for (const listener of this.listeners) listener(status, detail);
+    if (status === 'up') this.releaseOrphanedLocks();
   }
 
-  private async run<T>(op: () => Promise<T>): Promise<T> {
+  /** Runs one command for `key` (the probe's target if it times out), failing at once while tripped. */
+  private async run<T>(op: () => Promise<T>, key?: string): Promise<T> {
+    if (this.tripped) throw this.translate(new Error(TRIPPED));
     try {
       return await op();
     } catch (err) {
-      throw this.translate(err);
+      const translated = this.translate(err);
+      if (isTimeout(err)) this.trip(key);
+      throw translated;
+    }
+  }
+
+  private trip(key: string | undefined): void {
+    if (this.tripped || this.closing) return;
+    this.tripped = true;
+    this.setStatus('down', 'a command timed out');
+    void this.probe(key);
+  }
+
+  /**
+   * While tripped: asks the store again (the key that timed out, so a Cluster asks the node serving its
+   * slot) with growing pauses, and untrips on the first answer. Probes are not counted as operations.
+   */
+  private async probe(key: string | undefined): Promise<void> {
+    for (let attempt = 1; this.tripped && !this.closing; attempt++) {
+      try {
+        await (key === undefined ? this.client.ping() : this.client.exists(key));
+        if (!this.tripped) return;
+        this.tripped = false;
+        if (this.connected) this.setStatus('up');
+        return;
+      } catch {
+        // Still unreachable (or timed out again): try again after a pause.
+      }
+      await sleep(backoff(attempt), undefined, { ref: false });
     }
   }
 
   /** The single place ioredis errors become ours: counted, scrubbed of command arguments, cause kept. */
   private translate(err: unknown): StoreUnavailableError {
     this.metrics.errors++;
-    if (err instanceof Error && /timed? ?out/i.test(err.message)) this.metrics.timeouts++;
+    if (isTimeout(err)) this.metrics.timeouts++;
     scrub(err);
     return new StoreUnavailableError(err);
   }
@@ -267,6 +316,10 @@ function connect(cfg: TokenCacheConfig, logger: StoreLogger): Redis | Cluster {
 /** Whole milliseconds, at least 1 (Redis rejects PX 0 and ioredis treats a 0 timeout as none). */
 function toMs(ms: number): number {
   return Math.max(1, Math.round(ms));
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && /timed? ?out/i.test(err.message);
 }
 
 function describe(err: unknown): string {

@@ -22,8 +22,10 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
   /**
-   * 'up' / 'down' transitions, for readiness and metrics. A new listener is told the current status
-   * at once (when known), so late subscribers need no separate getter.
+   * 'up' / 'down' transitions, for readiness and metrics. 'down' whenever operations fail (Redis: the
+   * connection is gone, or a command timed out and operations fail at once until Redis answers again).
+   * A new listener is told the current status at once (when known), so late subscribers need no
+   * separate getter.
    */
   onStatus(listener: StatusListener): void;
 }

@@ -30,6 +30,8 @@ export interface TestRedis {
   readonly url: string;
   /** Pid of the current redis-server process (changes on restart). */
   readonly pid: number;
+  /** False once the process has exited (after kill() or stop()), true again after restart(). */
+  readonly running: boolean;
   /** A new ioredis client for assertions; closed by stop(). */
   client(options?: RedisOptions): Redis;
   /** SIGTERM and wait for exit (thaws first), close tracked clients, remove the data dir. Idempotent. */
@@ -45,16 +47,27 @@ export interface TestRedis {
 }
 
 export interface StartRedisClusterOptions {
-  /** Number of masters (no replicas). Default 3. */
+  /** Number of masters. Default 3. */
   masters?: number;
+  /** Replicas per master (each can take over when its master fails). Default 0. */
+  replicas?: number;
+  /** cluster-node-timeout: how long a node may be unreachable before it counts as failed. Default 2000. */
+  nodeTimeoutMs?: number;
 }
 
 export interface TestRedisCluster {
   readonly nodes: { host: string; port: number }[];
-  /** The underlying servers, one per node, e.g. to kill() or freeze() a node. */
+  /** The underlying servers, one per node (masters first, then replicas), e.g. to kill() or freeze() one. */
   readonly servers: TestRedis[];
   /** A new ioredis Cluster client; closed by stop(). */
   client(options?: ClusterOptions): Cluster;
+  /** The server currently serving `key`'s slot as master (asked of a live node, so right after failovers). */
+  masterFor(key: string): Promise<TestRedis>;
+  /**
+   * Resolves once every live node reports cluster_state:ok and a live master for `key`'s slot other
+   * than `formerMaster`, i.e. a replica has taken over (throws after 15 s).
+   */
+  failedOver(key: string, formerMaster: TestRedis): Promise<TestRedis>;
   /** Stops every node and closes tracked clients. Idempotent. */
   stop(): Promise<void>;
 }
@@ -375,6 +388,9 @@ async function startServer(
     get pid() {
       return current.child.pid ?? -1;
     },
+    get running() {
+      return isRunning(current.child);
+    },
     client(options?: RedisOptions): Redis {
       const client = new Redis({
         host: HOST,
@@ -443,11 +459,19 @@ function parseInfo(text: string): Record<string, string> {
   return out;
 }
 
-/** Starts a Redis Cluster of `masters` (default 3) masters and no replicas, ready (cluster_state:ok). */
+/**
+ * Starts a Redis Cluster of `masters` (default 3) masters, each with `replicas` (default 0) replicas,
+ * ready (cluster_state:ok everywhere, every replica linked to its master).
+ */
 export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Promise<TestRedisCluster> {
   requireRedisServer();
   const masters = opts.masters ?? 3;
+  const perMaster = opts.replicas ?? 0;
   if (!Number.isInteger(masters) || masters < 1) throw new Error(`masters must be >= 1, got ${masters}`);
+  if (!Number.isInteger(perMaster) || perMaster < 0) {
+    throw new Error(`replicas must be >= 0, got ${perMaster}`);
+  }
+  const total = masters * (1 + perMaster);
 
   // The bus port is normally port + 10000, which overflows for high ephemeral ports; pick it explicitly.
   const busPorts = new Map<number, number>();
@@ -463,13 +487,13 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
       '--cluster-config-file',
       join(dir, `nodes-${port}.conf`),
       '--cluster-node-timeout',
-      '2000',
+      String(opts.nodeTimeoutMs ?? 2000),
       '--cluster-port',
       String(bus),
     ];
   };
 
-  const started = await Promise.allSettled(Array.from({ length: masters }, () => startServer({}, argsFor)));
+  const started = await Promise.allSettled(Array.from({ length: total }, () => startServer({}, argsFor)));
   const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const clients = new Set<Cluster>();
   let stopping: Promise<void> | undefined;
@@ -490,6 +514,7 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
     await Promise.all(
       servers.map(async (s, i) => {
         await rawCommand(s.port, ['CLUSTER', 'SET-CONFIG-EPOCH', String(i + 1)]);
+        if (i >= masters) return; // a replica: no slots of its own
         const first = Math.floor((i * SLOTS) / masters);
         const last = Math.floor(((i + 1) * SLOTS) / masters) - 1;
         await rawCommand(s.port, ['CLUSTER', 'ADDSLOTSRANGE', String(first), String(last)]);
@@ -508,18 +533,38 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
 
     const deadline = Date.now() + CLUSTER_TIMEOUT_MS;
     let lastInfo: Record<string, string> = {};
+    // Replica i follows master i % masters, once it knows that master (REPLICATE refuses unknown nodes).
+    const replicated = new Set<number>();
     for (;;) {
+      for (let i = masters; i < total; i++) {
+        if (replicated.has(i)) continue;
+        const master = servers[i % masters] as TestRedis;
+        const replica = servers[i] as TestRedis;
+        try {
+          const id = String(await rawCommand(master.port, ['CLUSTER', 'MYID']));
+          await rawCommand(replica.port, ['CLUSTER', 'REPLICATE', id]);
+          replicated.add(i);
+        } catch {
+          // The replica has not heard of its master yet: MEET is still spreading.
+        }
+      }
       const infos = await Promise.all(
-        servers.map(async (s) => parseInfo(String(await rawCommand(s.port, ['CLUSTER', 'INFO'])))),
+        servers.map(async (s, i) => {
+          const info = parseInfo(String(await rawCommand(s.port, ['CLUSTER', 'INFO'])));
+          if (i < masters) return info;
+          const repl = parseInfo(String(await rawCommand(s.port, ['INFO', 'replication'])));
+          return { ...info, ...repl };
+        }),
       );
       const notReady = infos.find(
-        (info) =>
+        (info, i) =>
           info.cluster_state !== 'ok' ||
           info.cluster_slots_ok !== String(SLOTS) ||
-          info.cluster_known_nodes !== String(masters),
+          info.cluster_known_nodes !== String(total) ||
+          (i >= masters && info.master_link_status !== 'up'),
       );
-      if (notReady === undefined) break;
-      lastInfo = notReady;
+      if (notReady === undefined && replicated.size === total - masters) break;
+      lastInfo = notReady ?? { replicated: String(replicated.size) };
       if (Date.now() > deadline) {
         throw new Error(
           `redis cluster not ready after ${CLUSTER_TIMEOUT_MS} ms: ${JSON.stringify(lastInfo)}`,
@@ -533,9 +578,40 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
   }
 
   const nodes = servers.map((s) => ({ host: HOST, port: s.port }));
+  const alive = () => servers.filter((s) => s.running);
+  /** The master port of `key`'s slot, as `via` sees it (undefined when it knows no live owner). */
+  const ownerPort = async (via: TestRedis, key: string): Promise<number | undefined> => {
+    const slot = Number(await rawCommand(via.port, ['CLUSTER', 'KEYSLOT', key]));
+    const ranges = (await rawCommand(via.port, ['CLUSTER', 'SLOTS'])) as Reply[][];
+    const range = ranges.find((r) => Number(r[0]) <= slot && slot <= Number(r[1]));
+    return range === undefined ? undefined : Number((range[2] as Reply[])[1]);
+  };
+  const serverOn = (port: number | undefined) => servers.find((s) => s.port === port);
   return {
     nodes,
     servers,
+    async masterFor(key: string): Promise<TestRedis> {
+      const via = alive()[0];
+      const master = via && serverOn(await ownerPort(via, key));
+      if (master === undefined) throw new Error(`no master known for ${JSON.stringify(key)}`);
+      return master;
+    },
+    async failedOver(key: string, formerMaster: TestRedis): Promise<TestRedis> {
+      const deadline = Date.now() + CLUSTER_TIMEOUT_MS;
+      for (;;) {
+        const live = alive().filter((s) => s !== formerMaster);
+        const owners = await Promise.all(
+          live.map(async (s) => {
+            const info = parseInfo(String(await rawCommand(s.port, ['CLUSTER', 'INFO'])));
+            return info.cluster_state === 'ok' ? ownerPort(s, key) : undefined;
+          }),
+        );
+        const owner = serverOn(owners[0]);
+        if (owner && owner !== formerMaster && owners.every((p) => p === owner.port)) return owner;
+        if (Date.now() > deadline) throw new Error(`no failover for ${JSON.stringify(key)} in time`);
+        await sleep(50);
+      }
+    },
     client(options?: ClusterOptions): Cluster {
       const client = new Cluster(nodes, {
         clusterRetryStrategy: (times: number) => Math.min(times * 20, 200),

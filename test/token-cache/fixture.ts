@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import type { Cluster, Redis } from 'ioredis';
 import type t from 'tap';
 import { Sealer } from '../../src/token-cache/crypto.js';
+import type { Store } from '../../src/token-cache/store.js';
 import { startApi, type TestApi } from '../helpers/api.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
@@ -61,12 +62,16 @@ export async function startWorld(t: Tap, idpOptions: IdpOptions = {}): Promise<W
   return { idp, upstream, apis, sessionKey: newKey(), cacheKey: newKey(), routes };
 }
 
-/** One authward replica (its own store from `tokenCache`), closed at teardown unless closed before. */
-export async function startReplica(t: Tap, w: World, overrides: Raw = {}): Promise<TestApp> {
+/**
+ * One authward replica (its own store from `tokenCache`, or `store` when given, which the caller then
+ * closes), closed at teardown unless closed before.
+ */
+export async function startReplica(t: Tap, w: World, overrides: Raw = {}, store?: Store): Promise<TestApp> {
   const { session, ...rest } = overrides as { session?: Raw };
   const app = await startApp({
     idp: w.idp,
     upstreamUrl: w.upstream.url,
+    ...(store === undefined ? {} : { store }),
     overrides: {
       routes: w.routes,
       session: { keys: [w.sessionKey], ...session },
