@@ -12,6 +12,7 @@ import { IdTokenError } from '../tokens/id-token.js';
 import type { Provider } from '../tokens/provider.js';
 import type { AccountRef, TokenService } from '../tokens/token-service.js';
 import { claimsFromIdToken, principalName, userHash } from './claims.js';
+import { configuredScopes, loginParams } from './login-params.js';
 import type { LoginTransactions } from './login-tx.js';
 import { safeReturnTo } from './return-to.js';
 import type { SignInFlow } from './sign-in.js';
@@ -45,12 +46,10 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
     (_r, _b, done) => done(null, {}),
   );
 
+  const knownScopes = configuredScopes(d.config);
   app.get(`${prefix}/login`, own, async (request, reply) => {
-    const q = request.query as Record<string, unknown>;
-    const returnTo = str(q.post_login_redirect_uri) ?? str(q.returnTo) ?? '/';
-    const scopes = str(q.scopes)?.split(' ').filter(Boolean) ?? [];
-    const claims = str(q.claims);
-    return d.flow.start(request, reply, returnTo, { scopes, ...(claims ? { claims } : {}) });
+    const { returnTo, ...extra } = loginParams(request.query as Record<string, unknown>, knownScopes);
+    return d.flow.start(request, reply, returnTo, extra);
   });
 
   app.get(d.config.identity.callbackPath, own, async (request, reply) => {

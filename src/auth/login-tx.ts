@@ -1,10 +1,19 @@
-// Login transactions: state, nonce, PKCE verifier and return target in a short-lived encrypted cookie.
+// Login transactions: state, nonce, PKCE verifier and return target in short-lived sealed cookies.
 //
-// One cookie per transaction (`<session>-tx-<id>`, the id is the first part of `state`), so parallel
-// logins in several tabs do not overwrite each other; at most MAX_PARALLEL are kept (oldest dropped),
-// each lives TX_TTL seconds. The cookie binds the callback to the browser that started the login.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+// Bounded by construction, whatever the order of requests: a browser holds at most SLOTS transactions,
+// in cookies with fixed names (`<session>-tx-0` .. `-2`), each at most MAX_COOKIE bytes (name=value):
+// 7.8 KB of Cookie header in all, under half of Node's 16 KB header limit. (Before, each login had a
+// cookie of its own and the limit counted only the cookies a request sent back, so logins started in
+// parallel piled up past 16 KB and every request got 431 for ten minutes: issue 11.) A new login takes a
+// slot its request shows free (absent, expired, unreadable), else the oldest. Logins started in parallel
+// cannot see each other and pick free slots at random, so two tabs may share one; the earlier tab's
+// callback then asks to start again, a bounded cost. A callback whose state is not the one in its slot
+// leaves the slot alone (it belongs to another pending login). The cookie binds the callback to the
+// browser that started the login. Kept out of the server-side store on purpose: anonymous requests must
+// not write there.
+import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { BadRequestError } from '../errors.js';
 import type { CookieNames } from '../session/cookie.js';
 
 export interface LoginTx {
@@ -15,51 +24,64 @@ export interface LoginTx {
   /** Extra scopes consented in this login (incremental consent), and a claims challenge if any. */
   scopes: string[];
   claims?: string;
+  /** Started at: epoch milliseconds (the oldest slot is reused first). */
   t: number;
 }
 
 export const TX_TTL = 600;
-const MAX_PARALLEL = 3;
+export const SLOTS = 3;
+/** name=value as the Cookie header carries it (browsers drop a cookie past 4096 bytes). */
+export const MAX_COOKIE = 2600;
+// `<slot><11 random>.<32 random>`: the slot digit names the cookie.
+const STATE = /^(\d)[A-Za-z0-9_-]{11}\.[A-Za-z0-9_-]{32}$/;
 const rand = (n: number) => randomBytes(n).toString('base64url');
 
 export class LoginTransactions {
+  private readonly slotNames: readonly string[];
+
   constructor(
     private readonly app: FastifyInstance,
     private readonly names: CookieNames,
-  ) {}
+  ) {
+    this.slotNames = Array.from({ length: SLOTS }, (_, i) => `${names.txPrefix}${i}`);
+  }
 
-  /** Starts a transaction: sets its cookie, trims older ones, returns state and nonce for the login URL. */
+  /**
+   * Starts a transaction in a slot: sets its cookie, returns state and nonce for the login URL. A return
+   * target too long for the cookie keeps only its path (then "/"); parameters that do not fit even so
+   * are a 400 (scopes are configured ones and claims are capped, so only an extreme config gets there).
+   */
   begin(request: FastifyRequest, reply: FastifyReply, tx: Omit<LoginTx, 'state' | 'nonce' | 't'>): LoginTx {
-    const id = rand(9);
-    const full: LoginTx = {
-      ...tx,
-      state: `${id}.${rand(24)}`,
-      nonce: rand(24),
-      t: Math.floor(Date.now() / 1000),
-    };
-    const existing = Object.keys(request.cookies ?? {}).filter((n) => n.startsWith(this.names.txPrefix));
-    if (existing.length >= MAX_PARALLEL) {
-      const byAge = existing
-        .map((name) => ({ name, t: this.read(request.cookies[name])?.t ?? 0 }))
-        .sort((a, b) => a.t - b.t);
-      for (const { name } of byAge.slice(0, existing.length - MAX_PARALLEL + 1)) this.clear(reply, name);
+    const slot = this.pickSlot(request, reply);
+    const name = this.slotNames[slot] as string;
+    const base = { ...tx, state: `${slot}${rand(9).slice(1)}.${rand(24)}`, nonce: rand(24), t: Date.now() };
+    const path = tx.returnTo.replace(/[?#][\s\S]*$/, '');
+    for (const returnTo of new Set([tx.returnTo, path, '/'])) {
+      const full: LoginTx = { ...base, returnTo };
+      const value = this.app.encodeSecureSession(this.app.createSecureSession({ tx: full }));
+      if (name.length + 1 + encodeURIComponent(value).length > MAX_COOKIE) continue;
+      reply.setCookie(name, value, this.cookieOptions(TX_TTL));
+      return full;
     }
-    const value = this.app.encodeSecureSession(this.app.createSecureSession({ tx: full }));
-    reply.setCookie(`${this.names.txPrefix}${id}`, value, this.cookieOptions(TX_TTL));
-    return full;
+    throw new BadRequestError('sign-in parameters too large');
   }
 
   /** Finds, checks and consumes the transaction named by `state`; null when absent, expired or forged. */
   finish(request: FastifyRequest, reply: FastifyReply, state: string): LoginTx | null {
-    const id = state.split('.', 1)[0] ?? '';
-    if (!/^[A-Za-z0-9_-]{12}$/.test(id)) return null;
-    const name = `${this.names.txPrefix}${id}`;
-    const tx = this.read(request.cookies?.[name]);
-    if (request.cookies?.[name] !== undefined) this.clear(reply, name);
-    if (!tx || Date.now() / 1000 - tx.t > TX_TTL) return null;
+    const slot = STATE.exec(state)?.[1];
+    const name = slot === undefined ? undefined : this.slotNames[Number(slot)];
+    if (!name) return null;
+    const value = request.cookies?.[name];
+    const tx = this.read(value);
+    if (!tx) {
+      if (value !== undefined) this.clear(reply, name);
+      return null;
+    }
     const a = Buffer.from(tx.state);
     const b = Buffer.from(state);
-    return a.length === b.length && timingSafeEqual(a, b) ? tx : null;
+    if (a.length !== b.length || !timingSafeEqual(a, b)) return null; // another login's slot: kept
+    this.clear(reply, name);
+    return this.expired(tx) ? null : tx;
   }
 
   /**
@@ -68,10 +90,30 @@ export class LoginTransactions {
    * instead of reporting an expired one. The cookie keeps its original expiry.
    */
   restore(request: FastifyRequest, reply: FastifyReply, tx: LoginTx): void {
-    const name = `${this.names.txPrefix}${tx.state.split('.', 1)[0]}`;
-    const value = request.cookies?.[name];
-    const left = TX_TTL - (Math.floor(Date.now() / 1000) - tx.t);
-    if (value && left > 0) reply.setCookie(name, value, this.cookieOptions(left));
+    const name = this.slotNames[Number(tx.state[0])];
+    const value = name && request.cookies?.[name];
+    const left = Math.floor(TX_TTL - (Date.now() - tx.t) / 1000);
+    if (name && value && left > 0) reply.setCookie(name, value, this.cookieOptions(left));
+  }
+
+  /** A slot the request shows free, at random (parallel logins spread out), else the oldest one. */
+  private pickSlot(request: FastifyRequest, reply: FastifyReply): number {
+    const cookies = request.cookies ?? {};
+    // Cookies under the prefix that are no slot (an earlier version's per-login names) are dropped.
+    for (const n of Object.keys(cookies)) {
+      if (n.startsWith(this.names.txPrefix) && !this.slotNames.includes(n)) this.clear(reply, n);
+    }
+    const ages = this.slotNames.map((n) => {
+      const tx = this.read(cookies[n]);
+      return tx && !this.expired(tx) ? tx.t : -1;
+    });
+    const free = ages.flatMap((t, i) => (t < 0 ? [i] : []));
+    if (free.length > 0) return free[randomInt(free.length)] as number;
+    return ages.indexOf(Math.min(...ages));
+  }
+
+  private expired(tx: LoginTx): boolean {
+    return !Number.isFinite(tx.t) || Date.now() - tx.t > TX_TTL * 1000;
   }
 
   private read(value: string | undefined): LoginTx | null {

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ProviderUnavailableError } from '../errors.js';
 import { OWN_PAGE_HEADERS, sendError, wantsHtml } from '../responses.js';
 import type { Provider } from '../tokens/provider.js';
+import { checkClaims } from './login-params.js';
 import type { LoginTransactions } from './login-tx.js';
 import { safeReturnTo } from './return-to.js';
 import type { SignInLoop } from './sign-in-loop.js';
@@ -30,11 +31,13 @@ export function signInFlow(o: SignInOptions) {
   ) {
     if (o.loop.stop(request, reply)) return reply;
     if (!o.provider.ready) throw new ProviderUnavailableError();
+    // Also here, not only at /.auth/login: a navigation that meets a claims challenge starts directly.
+    if (extra.claims) checkClaims(extra.claims);
     const verifier = randomBytes(32).toString('base64url');
     const scopes = extra.scopes ?? [];
     const tx = o.transactions.begin(request, reply, {
       verifier,
-      returnTo: fitReturnTo(safeReturnTo(returnTo, o.origin)),
+      returnTo: safeReturnTo(returnTo, o.origin), // shortened to fit the cookie there
       scopes,
       ...(extra.claims ? { claims: extra.claims } : {}),
     });
@@ -90,13 +93,3 @@ export function signInFlow(o: SignInOptions) {
 }
 
 export type SignInFlow = ReturnType<typeof signInFlow>;
-
-// The transaction cookie is about 1.5 times its contents once sealed and encoded, and browsers drop a
-// cookie over 4096 bytes (the callback would then fail): a longer target keeps only its path.
-const MAX_RETURN_TO = 2000;
-
-function fitReturnTo(target: string): string {
-  if (target.length <= MAX_RETURN_TO) return target;
-  const path = target.replace(/[?#][\s\S]*$/, '');
-  return path.length <= MAX_RETURN_TO ? path : '/';
-}
