@@ -141,7 +141,7 @@ export async function runMicro(): Promise<number> {
     ['randomUUID (request id)', () => randomUUID()],
     ['forwardHeaders (strip + inject bearer)', () => forwardHeaders(headers, ctx)],
     ['stripCookies', () => stripCookies(headers.cookie, names.isOwn)],
-    ['responseHeaders', () => responseHeaders(upstreamResponse)],
+    ['responseHeaders', () => responseHeaders(upstreamResponse, names.isOwn)],
     [
       'client-gone signal: AbortController per request',
       () => {

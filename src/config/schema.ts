@@ -286,6 +286,22 @@ const Route = Type.Object(
       description: 'Proxy WebSocket upgrades to this route (with its token); off: an upgrade gets 400.',
     }),
     bodyLimit: BodyLimit,
+    public: Type.Boolean({
+      default: false,
+      description:
+        'token app only. DANGEROUS: publicRoutes entries under this route then send the application’s own token for anonymous callers (anyone may call the API as the application). Without it such an overlap is a config error.',
+    }),
+    forwardHeaders: Type.Array(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" }), {
+      default: [],
+      uniqueItems: true,
+      description:
+        'Request headers sent to the target besides the default allow-list (docs/security.md); all others are dropped.',
+    }),
+    forwardCookies: Type.Union([Type.Boolean(), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {
+      default: false,
+      description:
+        'Client cookies sent to the target: false (none), true (all), or a list of names. authward’s own never.',
+    }),
   },
   { additionalProperties: false },
 );

@@ -2,6 +2,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import { ConfigError } from '../errors.js';
+import { appTokenPublicRules, routeForwardRules } from './route-checks.js';
 import { type Config, ConfigSchema } from './schema.js';
 
 const FORMATS: Record<string, { test: (s: string) => boolean; expected: string }> = {
@@ -175,7 +176,15 @@ function editDistance(a: string, b: string): number {
  */
 function crossFieldProblems(c: Config, guarded: boolean): string[] {
   const problems: string[] = [];
-  for (const rules of [identityRules, sessionRules, publicUrlRules, tokenCacheRules, routeRules]) {
+  for (const rules of [
+    identityRules,
+    sessionRules,
+    publicUrlRules,
+    tokenCacheRules,
+    routeRules,
+    appTokenPublicRules,
+    routeForwardRules,
+  ]) {
     if (!guarded) {
       problems.push(...rules(c));
       continue;

@@ -16,6 +16,8 @@ export interface ForwardOptions {
   timeoutSeconds: number;
   caFile?: string | undefined;
   websocket: boolean;
+  /** authward's own cookie names: never forwarded, never set by a response (see headers.ts). */
+  ownCookie: (name: string) => boolean;
   /** Per-request parts of the header rules (identity, tokens, forwarded-for). */
   context: (request: FastifyRequest) => ForwardContext;
   /** Runs before forwarding (e.g. token acquisition); may reply itself. */
@@ -69,7 +71,7 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
       ...(opts.onResponse ? { onResponse: opts.onResponse } : {}),
       rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) =>
         withClientSocket(forwardHeaders(headers, opts.context(request)), request.raw.socket),
-      rewriteHeaders: (headers: IncomingHttpHeaders) => responseHeaders(headers),
+      rewriteHeaders: (headers: IncomingHttpHeaders) => responseHeaders(headers, opts.ownCookie),
       onError: (reply: FastifyReply, { error }: { error: Error }) => {
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
         if (cause instanceof ClientGoneError) {

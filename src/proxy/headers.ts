@@ -84,6 +84,72 @@ const METHOD_OVERRIDE: ReadonlySet<string> = new Set([
   'x-method-override',
 ]);
 
+/**
+ * End-to-end request headers a route target gets by default: content negotiation, the body's framing and
+ * type, conditional and range requests, caching, `Origin` (for the API's own CSRF check), `Prefer`,
+ * `User-Agent` and W3C trace context. Everything else a browser holds for the application (`Cookie`,
+ * `X-Api-Key`, `X-CSRF-Token`, ...) stays with the application; `routes[].forwardHeaders` and
+ * `routes[].forwardCookies` widen this per route. authward then adds Host (the target's),
+ * X-Forwarded-*, X-Request-Id and the route's token.
+ */
+export const ROUTE_REQUEST_HEADERS: readonly string[] = [
+  'accept',
+  'accept-charset',
+  'accept-encoding',
+  'accept-language',
+  'cache-control',
+  'content-encoding',
+  'content-language',
+  'content-length',
+  'content-range',
+  'content-type',
+  'if-match',
+  'if-modified-since',
+  'if-none-match',
+  'if-range',
+  'if-unmodified-since',
+  'origin',
+  'pragma',
+  'prefer',
+  'range',
+  'traceparent',
+  'tracestate',
+  'user-agent',
+];
+
+/** What a route target may get of the client's headers and cookies, built once per route. */
+export interface RouteHeaderPolicy {
+  /** Lower-case names passed on; every other client header is dropped. */
+  allow: ReadonlySet<string>;
+  /** The client's cookies passed on (authward's own never): none, all, or these names. */
+  cookies: boolean | ReadonlySet<string>;
+}
+
+export function routeHeaderPolicy(route: {
+  forwardHeaders: readonly string[];
+  forwardCookies: boolean | readonly string[];
+}): RouteHeaderPolicy {
+  const extra = route.forwardHeaders.map((h) => h.toLowerCase());
+  const cookies = route.forwardCookies;
+  return {
+    // `host` is already the target's here (reply-from sets it before the header rules run).
+    allow: new Set([...ROUTE_REQUEST_HEADERS, 'host', ...extra]),
+    cookies: typeof cookies === 'boolean' ? cookies : new Set(cookies),
+  };
+}
+
+/** Why a header named in `routes[].forwardHeaders` can never be forwarded that way, or undefined. */
+export function neverForwarded(header: string): string | undefined {
+  const name = header.toLowerCase().replace(/_/g, '-');
+  if (name === 'cookie') return 'cookies are chosen with forwardCookies';
+  if (name === 'authorization') return "the route's own bearer token replaces it";
+  if (name === 'host') return "Host is always the target's";
+  if (isProxyOwned(name) || HOP_BY_HOP.has(name) || METHOD_OVERRIDE.has(name)) {
+    return 'authward strips or sets it on every request';
+  }
+  return undefined;
+}
+
 export interface ForwardContext {
   /** The client's address chain as authward trusts it (X-Forwarded-For value). */
   forwardedFor: string;
@@ -96,6 +162,8 @@ export interface ForwardContext {
   inject?: Readonly<Record<string, string>> | undefined;
   /** Drop the client's Authorization (a route that injects its own bearer token). */
   dropAuthorization?: boolean;
+  /** A route's allow-list (see ROUTE_REQUEST_HEADERS); absent for the default upstream (all pass). */
+  policy?: RouteHeaderPolicy | undefined;
 }
 
 /** Builds the upstream request headers from the client's, in one pass. */
@@ -118,11 +186,15 @@ export function forwardHeaders(
       continue; // an underscore twin of a header that matters is never legitimate
     }
     if (name === 'cookie') {
-      const kept = stripCookies(Array.isArray(value) ? value.join('; ') : value, ctx.ownCookie);
+      const cookies = ctx.policy ? ctx.policy.cookies : true;
+      if (cookies === false) continue;
+      const header = Array.isArray(value) ? value.join('; ') : value;
+      const kept = stripCookies(header, ctx.ownCookie, cookies === true ? undefined : cookies);
       if (kept) out.cookie = kept;
       continue;
     }
     if (name === 'authorization' && ctx.dropAuthorization) continue;
+    if (ctx.policy && !ctx.policy.allow.has(name)) continue;
     out[name] = value;
   }
   out['x-forwarded-for'] = ctx.forwardedFor;
@@ -136,9 +208,13 @@ export function forwardHeaders(
 /**
  * The upstream's response headers for the client: hop-by-hop ones (and any its Connection header
  * names) describe the upstream connection, not the client's; a copied `connection: keep-alive`
- * would even override a client's `Connection: close`.
+ * would even override a client's `Connection: close`. A `Set-Cookie` of one of authward's own cookie
+ * names is dropped: a backend (or a third-party route target) must not plant or end a session.
  */
-export function responseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+export function responseHeaders(
+  headers: IncomingHttpHeaders,
+  ownCookie: (name: string) => boolean,
+): IncomingHttpHeaders {
   const connection = headers.connection;
   // (Nearly always just keep-alive or close, which name no other header.)
   const listed =
@@ -155,16 +231,37 @@ export function responseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeade
     if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
     out[name] = headers[name];
   }
+  const setCookie = out['set-cookie'] as string[] | string | undefined;
+  if (setCookie !== undefined) {
+    const kept = (Array.isArray(setCookie) ? setCookie : [setCookie]).filter(
+      (c) => !ownCookie(cookieName(c)),
+    );
+    if (kept.length > 0) out['set-cookie'] = kept;
+    else delete out['set-cookie'];
+  }
   return out;
 }
 
-/** Removes authward's cookies from a Cookie header; returns what is left ('' when nothing). */
-export function stripCookies(cookieHeader: string, own: (name: string) => boolean): string {
+/** The name in a `Set-Cookie` value (`name=value; attributes`). */
+function cookieName(setCookie: string): string {
+  const eq = setCookie.indexOf('=');
+  return (eq === -1 ? setCookie : setCookie.slice(0, eq)).trim();
+}
+
+/**
+ * Removes authward's cookies from a Cookie header (and, with `only`, every cookie not named there);
+ * returns what is left ('' when nothing).
+ */
+export function stripCookies(
+  cookieHeader: string,
+  own: (name: string) => boolean,
+  only?: ReadonlySet<string>,
+): string {
   let kept = '';
   for (const part of cookieHeader.split(';')) {
     const eq = part.indexOf('=');
     const name = (eq === -1 ? part : part.slice(0, eq)).trim();
-    if (!name || own(name)) continue;
+    if (!name || own(name) || (only && !only.has(name))) continue;
     kept = kept ? `${kept}; ${part.trim()}` : part.trim();
   }
   return kept;

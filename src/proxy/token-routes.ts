@@ -1,8 +1,10 @@
 // Downstream API routes: a bearer token per route, acquired silently, injected, never leaked.
 //
-// Rules enforced for a route: the client's Authorization is replaced; authward's cookies are removed;
-// identity headers only when the route asks; Host is the target's; TLS to the target is verified;
-// redirects are passed to the client, never followed with the token. Consent and claims challenges
+// Rules enforced for a route: the client's Authorization is replaced; only allow-listed request headers
+// pass (headers.ts), no cookies unless the route names them, authward's own never; identity headers only
+// when the route asks; the app token goes to anonymous callers only with routes[].public; Host is the
+// target's; TLS to the target is verified; redirects are passed to the client, never followed with the
+// token; a Set-Cookie of authward's own names is dropped. Consent and claims challenges
 // send a browser to sign in for exactly what is missing (an XHR gets 401 JSON it can follow); a dead
 // grant signs the user out; a provider outage answers 503 and keeps the session.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -15,6 +17,7 @@ import { scopesKey, type TokenService } from '../tokens/token-service.js';
 import { underPrefix } from './canonical-path.js';
 import { forwardPlugin } from './forward.js';
 import { forwardContext } from './forward-context.js';
+import { routeHeaderPolicy } from './headers.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -33,6 +36,13 @@ export interface TokenRouteDeps {
 export async function tokenRoutesPlugin(app: FastifyInstance, d: TokenRouteDeps) {
   app.decorateRequest('tokenHeaders', null);
   for (const route of d.config.routes) {
+    const policy = routeHeaderPolicy(route);
+    if (route.token === 'app' && route.public) {
+      app.log.warn(
+        { event: 'config', route: route.name },
+        'routes[].public: publicRoutes under this route send the application token for anonymous callers',
+      );
+    }
     await app.register(forwardPlugin, {
       mount: routePrefix(route.path),
       target: route.target,
@@ -40,16 +50,24 @@ export async function tokenRoutesPlugin(app: FastifyInstance, d: TokenRouteDeps)
       caFile: route.caFile,
       websocket: route.websocket,
       methods: route.methods,
-      preHandler: tokenPreHandler(app, d, route.scopes, route.token, (t) => ({
-        authorization: `Bearer ${t}`,
-      })),
+      ownCookie: d.names.isOwn,
+      preHandler: tokenPreHandler(
+        app,
+        d,
+        route.scopes,
+        route.token,
+        (t) => ({ authorization: `Bearer ${t}` }),
+        route.public,
+      ),
       onResponse: claimsChallengeHandler(app, route),
       routeConfig: { route: route.name, bodyLimit: route.bodyLimit },
       context: (request) => {
         const identity = route.identityHeaders ? request.auth?.record.headers : undefined;
         const tokens = request.tokenHeaders ?? undefined;
         const inject = identity && tokens ? { ...identity, ...tokens } : (tokens ?? identity);
-        return forwardContext(request, d.names, inject, true);
+        const ctx = forwardContext(request, d.names, inject, true);
+        ctx.policy = policy; // the route's allow-list: the target may be a third party
+        return ctx;
       },
     });
   }
@@ -96,11 +114,16 @@ export function tokenPreHandler(
   scopes: readonly string[],
   kind: RouteConfig['token'],
   headersFor: (token: string) => Record<string, string>,
+  /** token app: also for anonymous callers (on publicRoutes under the route; routes[].public). */
+  anonymousAppToken = false,
 ) {
   const key = scopesKey(scopes);
   const acquire = async (request: FastifyRequest, reply: FastifyReply) => {
     try {
       if (kind === 'app') {
+        // No session past the auth stage: a public path. The application's own token goes to nobody
+        // unless the route says so (the config check refuses the overlap otherwise; this is the backstop).
+        if (!request.auth && !anonymousAppToken) return;
         request.tokenHeaders = headersFor((await d.tokens.appToken(scopes, key)).accessToken);
         return;
       }

@@ -33,6 +33,7 @@ t.test('app route: app-only token, cached, behind the session check', async (t) 
           target: orders.url,
           scopes: ['api://orders/.default'],
           token: 'app',
+          public: true, // publicRoutes below it get the app token (test/regressions/app-token-route-under-public-route)
         },
       ],
       publicRoutes: [{ path: '/api/status/*' }],
@@ -88,8 +89,8 @@ t.test('app route: app-only token, cached, behind the session check', async (t) 
   t.equal(idp.counters.clientCredentials, 1, 'one client_credentials grant for all requests');
   t.equal(idp.counters.refreshToken, 0, 'no user token was refreshed for an app route');
 
-  // A path the operator made public: anonymous callers reach the API with the app's token
-  // (an explicit configuration choice: the API is then public behind authward's credentials).
+  // A path the operator made public, on a route with `public: true`: anonymous callers reach the API
+  // with the app's token (an explicit choice: the API is then public behind authward's credentials).
   const before = orders.requests.length;
   const pub = await anon.fetch(`${aw.url}/api/status/health`, { headers: XHR });
   t.equal(pub.status, 200, 'a public app route works without a session');

@@ -41,7 +41,7 @@ t.test('two routes, two audiences, tokens verified by each API', async (t) => {
   t.equal(o?.claims?.aud, 'api://orders');
   t.equal(o?.claims?.sub, 'carol');
   t.not(o?.headers.authorization, 'Bearer client-supplied', "the client's Authorization was replaced");
-  t.equal(o?.headers.cookie, 'app=1', "the app's own cookie passes, authward's do not");
+  t.equal(o?.headers.cookie, undefined, "no cookies by default, the app's nor authward's (forwardCookies)");
   t.equal(o?.headers['x-forwarded-user'], undefined, 'no identity headers unless the route asks');
   t.equal(o?.headers.host, new URL(orders.url).host, 'Host is the target');
 
