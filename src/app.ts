@@ -132,7 +132,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   let verifyIdToken: ReturnType<typeof idTokenVerifier> | undefined;
   const stopDiscovery = discoverWithRetry(provider, readiness, logger, (doc) => {
-    verifyIdToken = idTokenVerifier(config.identity, doc, provider.http);
+    verifyIdToken = idTokenVerifier(config.identity, doc, provider.http, logger);
   });
   app.decorate('tokens', tokens);
   const metrics = config.metrics.enabled ? new Metrics({ tokens, store, readiness }) : null;

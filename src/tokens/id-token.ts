@@ -1,12 +1,14 @@
 // Verifies the ID token itself: MSAL checks only nonce and state, never signature, issuer or audience.
 //
-// Enforced: RS/ES/PS signature against the provider's JWKS (refetched on an unknown kid, with a cooldown);
+// Enforced: RS/ES/PS signature against the provider's JWKS (refetched at once on an unknown kid, jwks.ts);
 // `iss` equals discovery's issuer (Entra multi-tenant: with {tenantid} replaced by the token's `tid`);
 // `aud` is our client id, `azp` (required with several audiences) too; `exp`/`nbf`/`iat` within
 // clockSkew (`iat` in the future refused); `nonce` equals the login transaction's;
 // `tid` in identity.allowedTenants when that list is set.
-import { createRemoteJWKSet, customFetch, decodeJwt, errors, type JWTPayload, jwtVerify } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
+import type { Logger } from 'pino';
 import type { IdentityConfig } from '../config/schema.js';
+import { describeKid, providerKeys } from './jwks.js';
 import type { ProviderHttp } from './network.js';
 import type { Discovery } from './provider.js';
 
@@ -19,13 +21,13 @@ export class IdTokenError extends Error {
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
 
-export function idTokenVerifier(id: IdentityConfig, discovery: Discovery, http: ProviderHttp) {
-  const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri), {
-    cooldownDuration: 30_000,
-    cacheMaxAge: 3_600_000,
-    [customFetch]: (url: string, init: RequestInit) =>
-      http.fetch(url, { method: init.method ?? 'GET', headers: init.headers as Record<string, string> }),
-  });
+export function idTokenVerifier(
+  id: IdentityConfig,
+  discovery: Discovery,
+  http: ProviderHttp,
+  logger?: Logger,
+) {
+  const jwks = providerKeys(discovery.jwks_uri, http, logger);
   const issuerTemplate = discovery.issuer;
   const allowedTenants = id.allowedTenants
     ? new Set(id.allowedTenants.map((t) => t.toLowerCase()))
@@ -55,7 +57,7 @@ export function idTokenVerifier(id: IdentityConfig, discovery: Discovery, http: 
         requiredClaims: ['sub', 'exp', 'iat'],
       }));
     } catch (err) {
-      throw new IdTokenError(describe(err, unverified, id.clockSkew));
+      throw new IdTokenError(describe(err, unverified, id.clockSkew, idToken));
     }
     // jose checks iat only together with a maximum age: a token dated in the future is refused here.
     const ahead = typeof payload.iat === 'number' ? payload.iat - Math.floor(Date.now() / 1000) : 0;
@@ -80,7 +82,7 @@ export function idTokenVerifier(id: IdentityConfig, discovery: Discovery, http: 
 const clocksHint = (clockSkew: number) =>
   `by this server's clock (identity.clockSkew ${clockSkew} s; are the clocks in sync?)`;
 
-function describe(err: unknown, payload: JWTPayload, clockSkew: number): string {
+function describe(err: unknown, payload: JWTPayload, clockSkew: number, token: string): string {
   // A time claim off by more than clockSkew is nearly always the provider's clock or ours: say by how
   // much, so the log points at clock sync rather than at a forged token.
   const now = Math.floor(Date.now() / 1000);
@@ -97,7 +99,17 @@ function describe(err: unknown, payload: JWTPayload, clockSkew: number): string 
   }
   if (err instanceof errors.JWTClaimValidationFailed) return `claim ${err.claim} ${err.reason}`;
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'signature does not verify';
-  if (err instanceof errors.JWKSNoMatchingKey) return 'signed by a key the provider does not publish';
+  if (err instanceof errors.JWKSNoMatchingKey) {
+    return `signed by an unknown key ${kidOf(token)}, also after refetching the provider's keys`;
+  }
   if (err instanceof errors.JOSEAlgNotAllowed) return 'algorithm not allowed';
   return (err as Error).message ?? String(err);
+}
+
+function kidOf(token: string): string {
+  try {
+    return describeKid(decodeProtectedHeader(token).kid);
+  } catch {
+    return '(no kid)';
+  }
 }

@@ -52,6 +52,11 @@ export interface IdpOptions {
    * accepts a reused assertion and MSAL reuses its certificate assertion for up to 10 minutes.
    */
   rejectReplayedAssertions?: boolean;
+  /**
+   * false: profile and email claims only at the UserInfo endpoint, not in the ID token (what a
+   * conforming provider does when it issues an access token, OpenID Core 5.4). Default true.
+   */
+  claimsInIdToken?: boolean;
 }
 
 /** Claims a test can attach to a login name. Anything here overrides the defaults. */
@@ -93,6 +98,9 @@ export interface IdpCounters {
   otherGrants: number;
   /** Token endpoint responses with status >= 400. */
   tokenErrors: number;
+  /** UserInfo requests (any outcome) and key set (JWKS) requests. */
+  userinfo: number;
+  jwks: number;
 }
 
 export interface IdpClients {
@@ -165,6 +173,13 @@ export interface TestIdp {
   revokeSessions(login: string): Promise<number>;
   /** Rewrite the ID token of the next authorization_code token response. */
   tamperNextIdToken(fn: IdTokenTamper): void;
+  /** Rewrite the JSON body of the next successful UserInfo response (e.g. another sub). */
+  rewriteNextUserInfo(fn: (body: Record<string, unknown>) => void): void;
+  /**
+   * Roll the signing key: a new key is published (the JWKS lists it first, the old one after) and signs
+   * every ID token from now on. Resolves with the new kid.
+   */
+  rotateSigningKey(): Promise<string>;
   /** Delay every request by ms before it is handled (0 to disable). */
   setResponseDelay(ms: number): void;
   /** Close the listener and every connection; state (grants, sessions, keys) is kept. */
@@ -414,6 +429,8 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
       clientCredentials: 0,
       otherGrants: 0,
       tokenErrors: 0,
+      userinfo: 0,
+      jwks: 0,
     };
     let delayMs = 0;
     let pendingTamper: IdTokenTamper | undefined;
@@ -530,7 +547,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
         ],
         email: ['email', 'email_verified'],
       },
-      conformIdTokenClaims: false,
+      conformIdTokenClaims: opts.claimsInIdToken === false,
       findAccount: (_ctx: unknown, accountId: string) => ({
         accountId,
         claims: async () => claimsFor(accountId),
@@ -671,6 +688,38 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
       }
     });
 
+    // Traits: key rotation and claims at UserInfo. Inside the middleware above (koa order): these
+    // rewrites happen first, so a tamperNextIdToken after a rotation re-signs with the original key.
+    let rotated: { privateKey: KeyObject; kid: string; jwk: JWK } | undefined;
+    let rotations = 0;
+    let pendingUserInfo: ((body: Record<string, unknown>) => void) | undefined;
+    const rotateSigningKey = async () => {
+      const pair = await rsaKey();
+      const kid = `idp-rs256-rotated-${++rotations}`;
+      const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid, use: 'sig', alg: 'RS256' };
+      rotated = { privateKey: pair.privateKey, kid, jwk };
+      return kid;
+    };
+    provider.use(async (ctx, next) => {
+      await next();
+      if (ctx.path === '/me') counters.userinfo++;
+      if (ctx.path === '/jwks') counters.jwks++;
+      if (ctx.status !== 200 || typeof ctx.body !== 'object' || ctx.body === null) return;
+      const body = ctx.body as Record<string, unknown>;
+      if (ctx.path === '/me' && pendingUserInfo) {
+        const fn = pendingUserInfo;
+        pendingUserInfo = undefined;
+        fn(body);
+      }
+      if (ctx.path === '/jwks' && rotated) ctx.body = { keys: [rotated.jwk, ...(body.keys as JWK[])] };
+      if (ctx.path === '/token' && rotated && typeof body.id_token === 'string') {
+        const [, payload] = body.id_token.split('.');
+        body.id_token = await new CompactSign(Buffer.from(payload as string, 'base64url'))
+          .setProtectedHeader({ ...decodeProtectedHeader(body.id_token), alg: 'RS256', kid: rotated.kid })
+          .sign(rotated.privateKey);
+      }
+    });
+
     // aad mode: oidc-provider is mounted under /<tenant>/v2.0. It derives the mount path of every URL
     // it emits from req.originalUrl minus req.url (what express/koa-mount do), so strip the prefix here.
     const callback = provider.callback();
@@ -785,6 +834,10 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
       tamperNextIdToken(fn) {
         pendingTamper = fn;
       },
+      rewriteNextUserInfo(fn) {
+        pendingUserInfo = fn;
+      },
+      rotateSigningKey,
       setResponseDelay(ms) {
         delayMs = ms;
       },
