@@ -11,6 +11,7 @@ import { rawConfig } from '../helpers/config.js';
 import { startIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { captureLogger } from '../proxy/proxy-app.js';
 
 const XHR = { accept: 'application/json' };
 const appRoute = (extra: Record<string, unknown> = {}) => ({
@@ -77,6 +78,22 @@ t.test('a public path over an app-token route is a config error naming both entr
   t.same(problemsOf({ routes: [appRoute({ token: 'user', public: true })] }), [
     'routes[0].public: only applies to token: app routes',
   ]);
+});
+
+t.test('public: true is warned about at start', async (t) => {
+  const { logger, lines } = captureLogger('warn');
+  const app = await buildApp(
+    validateConfig(
+      rawConfig({ routes: [appRoute({ public: true })], publicRoutes: [{ path: '/apptok/pub/*' }] }),
+    ),
+    { logger },
+  );
+  await app.close();
+  t.ok(
+    lines.some((l) => l.level === 40 && l.route === 'apptok' && /anonymous callers/.test(String(l.msg))),
+    'one warning naming the route',
+    { lines },
+  );
 });
 
 t.test('at run time an anonymous caller never gets the app token without public: true', async (t) => {
