@@ -11,6 +11,7 @@ import { InteractionRequired } from '../tokens/errors.js';
 import { IdTokenError } from '../tokens/id-token.js';
 import type { Provider } from '../tokens/provider.js';
 import type { AccountRef, TokenService } from '../tokens/token-service.js';
+import { UserInfoError, withUserInfo } from '../tokens/userinfo.js';
 import { claimsFromIdToken, principalName, userHash } from './claims.js';
 import { configuredScopes, loginParams } from './login-params.js';
 import type { LoginTransactions } from './login-tx.js';
@@ -101,7 +102,13 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
           claims: tx.claims,
         },
         async (r) => {
-          payload = await verify(r.idToken, tx.nonce);
+          // Claims only at UserInfo (OpenID Core 5.4): fetched before anything is cached, like the check.
+          payload = await withUserInfo(
+            d.provider,
+            await verify(r.idToken, tx.nonce),
+            r.accessToken,
+            request.log,
+          );
         },
       );
     } catch (err) {
@@ -111,6 +118,9 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
           err.reason,
           'sign-in failed: the ID token was rejected',
         );
+      }
+      if (err instanceof UserInfoError) {
+        return fail(400, err.reason, 'sign-in failed: the provider gave inconsistent user information');
       }
       if (err instanceof InteractionRequired) {
         return fail(
