@@ -4,6 +4,7 @@
 // with the same session keys so one cookie works on all of them. Browsers use host-scoped cookies:
 // every replica is on 127.0.0.1, so a cookie set by one is sent to all, as behind a load balancer.
 import { createHash } from 'node:crypto';
+import diagnostics from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import type { Cluster, Redis } from 'ioredis';
 import type t from 'tap';
@@ -195,6 +196,31 @@ export const keyFingerprint = (base64Key: string) =>
     .subarray(0, 4)
     .toString('hex');
 export const blobFingerprint = (blob: Buffer) => blob.subarray(1, 5).toString('hex');
+
+/**
+ * Resolves when an in-process app next sends a token request (POST .../token) to the provider: the moment
+ * a refresh is under way and past every store read before it. Seen on undici's diagnostics channel, as
+ * the request's headers are written, so no provider-side hook is needed.
+ */
+export function nextTokenRequest(timeoutMs = 8000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const listener = (message: unknown) => {
+      const { request } = message as { request: { method: string; path: string } };
+      if (request.method !== 'POST' || !request.path.split('?')[0]?.endsWith('/token')) return;
+      done();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`no token request within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      diagnostics.unsubscribe('undici:client:sendHeaders', listener);
+    };
+    diagnostics.subscribe('undici:client:sendHeaders', listener);
+  });
+}
 
 /** Polls until `check` returns true (or throws after timeoutMs). */
 export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 8000) {
