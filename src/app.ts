@@ -22,7 +22,7 @@ import { serveMetrics } from './metrics/server.js';
 import { bodyLimits } from './proxy/body-limit.js';
 import { canonicalPath } from './proxy/canonical-path.js';
 import { forwardPlugin } from './proxy/forward.js';
-import { forwardContext } from './proxy/forward-context.js';
+import { ForwardedOrigin, forwardContext, HOST_SYNTAX } from './proxy/forward-context.js';
 import { OWN, routeTable, tokenPreHandler, tokenRoutesPlugin } from './proxy/token-routes.js';
 import { errorHandler, OWN_PAGE_HEADERS, sendError } from './responses.js';
 import { cookieNames, sessionCookiePlugin } from './session/cookie.js';
@@ -60,6 +60,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // Node's 16 KB header size limit (431 past it) this is the header budget.
 const MAX_HEADERS = 200;
 const PROXIED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+const AFTER_REFUSAL = 'request after a refused one on the same connection';
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const readiness = deps.readiness ?? new Readiness();
@@ -79,6 +80,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   app.setChildLoggerFactory(lazyChildLogger as unknown as typeof app.childLoggerFactory);
   app.decorate('readiness', readiness);
+  app.decorate('forwardedOrigin', new ForwardedOrigin(config.publicUrl, config.trustProxy));
   app.decorateRequest('canonicalPath', '');
   app.decorateRequest('startedAt', 0);
 
@@ -88,11 +90,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.server.on('connect', refuseConnect); // CONNECT never reaches fastify: answer it, do not just drop it
   const routeOf = routeTable(config);
   // (Hooks on every request take a callback rather than being async: one promise and tick less each.)
+  // A connection told to close carries nothing more upstream: a request pipelined behind a refused one
+  // would otherwise be forwarded (its answer then thrown away with the connection).
+  const closing = new WeakSet<object>();
   app.addHook('onRequest', (request, reply, done) => {
     request.startedAt = performance.now();
     reply.header('x-request-id', request.id);
-    const refused = refusal(request, routeOf);
+    const socket = request.raw.socket;
+    const refused = closing.has(socket) ? new BadRequestError(AFTER_REFUSAL) : refusal(request, routeOf);
     if (refused) {
+      closing.add(socket);
       reply.header('connection', 'close'); // malformed or ambiguous: never reused
       if (request.method === 'TRACE') reply.header('allow', PROXIED_METHODS);
     }
@@ -107,7 +114,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addHook('onSend', (request, reply, payload, done) => {
     const config = request.routeOptions.config;
     if (config.public || request.is404) reply.headers(OWN_PAGE_HEADERS);
-    if (!request.raw.complete && hasBody(request)) reply.header('connection', 'close');
+    if (!request.raw.complete && hasBody(request)) {
+      closing.add(request.raw.socket);
+      reply.header('connection', 'close');
+    }
     done(null, payload);
   });
   // Body limits (upstream.bodyLimit, routes[].bodyLimit): after the session check, before forwarding.
@@ -120,6 +130,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     logger.warn({ event: 'config' }, 'tokenCache.type is memory: run a single replica');
   const sealer = sealerFromConfig(config.tokenCache);
   const provider = new Provider(config.identity, logger);
+  // The provider refusing this application (invalid_client) is a configuration error: not ready until fixed.
+  provider.onMisconfigured(() => readiness.require('identity provider accepts this application'));
   const tenantRisk = multiTenantWarning(config, provider.authority);
   if (tenantRisk) logger.warn({ event: 'config' }, tenantRisk);
   const tokens = new TokenService(provider, store, sealer, config.tokenCache, logger);
@@ -235,6 +247,10 @@ function refusal(
   const result = canonicalPath(request.url);
   if ('error' in result) return new BadRequestError(result.error);
   if (hasDuplicateHost(request.raw.rawHeaders)) return new BadRequestError('duplicate Host header');
+  // Node refuses a missing Host only for HTTP/1.1; HTTP/1.0 without one is refused here.
+  const host = request.headers.host;
+  if (host === undefined) return new BadRequestError('missing Host header');
+  if (!HOST_SYNTAX.test(host)) return new BadRequestError('Host is not a host[:port]');
   request.canonicalPath = result.path;
   if (!request.is404 && routeOf(request.method, result.path) !== routedTo(request)) {
     return new BadRequestError('path is routed differently than it reads (a ";" at a route boundary?)');

@@ -113,6 +113,14 @@ const Identity = strict(
     clientId: Type.String({ minLength: 1, description: 'Application (client) ID.' }),
     ...secret('clientSecret', Type.String({ minLength: 1, description: 'Client secret.' })),
     clientCertificate: Type.Optional(ClientCertificate),
+    clientAuthMethod: Type.Union(
+      [Type.Literal('auto'), Type.Literal('client_secret_post'), Type.Literal('client_secret_basic')],
+      {
+        default: 'auto',
+        description:
+          'How a client secret is sent to the token endpoint. `auto`: `client_secret_post` when discovery’s `token_endpoint_auth_methods_supported` lists it, else `client_secret_basic` (the spec’s default).',
+      },
+    ),
     clientAssertionFile: Type.Optional(
       Type.String({
         minLength: 1,
@@ -209,6 +217,13 @@ const TokenCache = strict(
     connectTimeout: Seconds('Redis connect timeout.', 2, 60),
     commandTimeout: Seconds('Redis command timeout.', 1, 60),
     l1Ttl: Seconds('Longest an access token is served from the in-process cache before rechecking.', 30, 300),
+    renewWindow: Type.Number({
+      default: 0.1,
+      exclusiveMinimum: 0,
+      maximum: 1,
+      description:
+        'Share of an access token’s lifetime, at its end, in which it is renewed instead of reused, capped at 300 s: 0.1 reuses a 60 s token for 54 s and a 1 h token for 55 min. 1 is MSAL’s fixed 300 s (tokens living 300 s or less are refreshed on every call).',
+    }),
     l1MaxEntries: Type.Integer({
       default: 50_000,
       minimum: 1,
@@ -281,6 +296,13 @@ const Route = Type.Object(
       default: false,
       description: 'Also send identity headers to this route.',
     }),
+    resource: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z][A-Za-z0-9+.-]*:[^#\\s]+$',
+        description:
+          'RFC 8707 resource indicator sent on this route’s token requests (absolute URI, no fragment): for providers that set the token’s `aud` from `resource` rather than from the scopes.',
+      }),
+    ),
     websocket: Type.Boolean({
       default: false,
       description: 'Proxy WebSocket upgrades to this route (with its token); off: an upgrade gets 400.',

@@ -52,6 +52,20 @@ export interface IdpOptions {
    * accepts a reused assertion and MSAL reuses its certificate assertion for up to 10 minutes.
    */
   rejectReplayedAssertions?: boolean;
+  // ---- provider traits (issue 12): each one a behaviour the specs allow and some real provider shows
+  /** oidc mode: the issuer's path, e.g. '/api/oidc' or '/realms/main' (Keycloak), '/oauth2/default' (Okta). */
+  issuerPath?: string;
+  /** Refresh responses carry neither id_token nor client_info (OIDC Core 12.2 allows it). */
+  refreshWithoutIdToken?: boolean;
+  /** Refused refresh requests answer with this body instead of OAuth error JSON. */
+  refreshErrorBody?: 'empty' | 'html';
+  /**
+   * Resources (RFC 8707) whose permissions do not name them: scope -> resource. A token carries such a
+   * resource as `aud` only when the token request sends `resource`, as providers that set aud from it do.
+   */
+  resourceScopes?: Record<string, string>;
+  /** Client authentication methods the token endpoint accepts (default: every method oidc-provider has). */
+  clientAuthMethods?: string[];
   /**
    * false: profile and email claims only at the UserInfo endpoint, not in the ID token (what a
    * conforming provider does when it issues an access token, OpenID Core 5.4). Default true.
@@ -173,6 +187,8 @@ export interface TestIdp {
   revokeSessions(login: string): Promise<number>;
   /** Rewrite the ID token of the next authorization_code token response. */
   tamperNextIdToken(fn: IdTokenTamper): void;
+  /** Rewrite the JSON body of the next successful refresh_token response (e.g. a malformed access token). */
+  rewriteNextRefreshResponse(fn: (body: Record<string, unknown>) => void): void;
   /** Rewrite the JSON body of the next successful UserInfo response (e.g. another sub). */
   rewriteNextUserInfo(fn: (body: Record<string, unknown>) => void): void;
   /**
@@ -387,6 +403,11 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
       throw new Error(`startIdp: apiScopes: "${scope}" is not of the form <resource>/<permission>`);
     resources.set(resource, [...(resources.get(resource) ?? []), scope]);
   }
+  const resourceScopes = opts.resourceScopes ?? {};
+  const namelessResources = new Set(Object.values(resourceScopes));
+  for (const [scope, resource] of Object.entries(resourceScopes)) {
+    resources.set(resource, [...(resources.get(resource) ?? []), scope]);
+  }
 
   const oidc = await loadOidcProvider();
   const tls: TestTls = await createTestTls();
@@ -414,7 +435,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
     await listen(srv, opts.port ?? 0);
     const port = (srv.address() as AddressInfo).port;
     const origin = `https://127.0.0.1:${port}`;
-    const mountPath = mode === 'aad' ? `/${tenantId}/v2.0` : '';
+    const mountPath = mode === 'aad' ? `/${tenantId}/v2.0` : (opts.issuerPath ?? '').replace(/\/+$/, '');
     const issuer = `${origin}${mountPath}`;
     const authority = mode === 'aad' ? `${origin}/${tenantId}/` : issuer;
 
@@ -434,6 +455,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
     };
     let delayMs = 0;
     let pendingTamper: IdTokenTamper | undefined;
+    let pendingRefreshRewrite: ((body: Record<string, unknown>) => void) | undefined;
 
     const oidFor = (login: string) => guidFrom(`oid:${tenantId}:${login}`);
     const claimsFor = (login: string): Record<string, unknown> => {
@@ -482,11 +504,13 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
 
     // The resources a scope string names (unknown ones too: the OP then answers invalid_target
     // instead of silently dropping the scope).
-    const resourcesInScope = (scope: unknown) => [
+    // Scopes that do not name their resource (resourceScopes) count only where `nameless` says so: at
+    // authorization (so the grant covers them), never to pick a token's aud.
+    const resourcesInScope = (scope: unknown, nameless = false) => [
       ...new Set(
         String(scope ?? '')
           .split(' ')
-          .map(resourceOf)
+          .map((s) => resourceOf(s) ?? (nameless ? (resourceScopes[s] ?? null) : null))
           .filter((r): r is string => r !== null),
       ),
     ];
@@ -505,7 +529,12 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
         ),
       ].join(' ');
 
+    // Trait: a token endpoint that takes only some client authentication methods (e.g. Basic only).
+    const secretAuthMethod =
+      opts.clientAuthMethods?.find((m) => m === 'client_secret_post' || m === 'client_secret_basic') ??
+      'client_secret_post';
     const configuration: Record<string, unknown> = {
+      ...(opts.clientAuthMethods ? { clientAuthMethods: opts.clientAuthMethods } : {}),
       adapter: adapterFactory(store, opts.rejectReplayedAssertions ?? false),
       clients: [
         {
@@ -514,7 +543,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
           client_secret: clientSecret,
           // MSAL Node sends client_id + client_secret in the form body; oidc-provider accepts body or
           // Basic for a client registered with either secret method.
-          token_endpoint_auth_method: 'client_secret_post',
+          token_endpoint_auth_method: secretAuthMethod,
         },
         {
           ...commonClient,
@@ -582,8 +611,11 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
             const params = ctx.oidc?.params;
             // Token requests reach here before scopes are checked: expand .default in place.
             if (params && typeof params.scope === 'string') params.scope = expandDefault(params.scope);
-            const wanted = resourcesInScope(params?.scope ?? ctx.oidc?.body?.scope);
-            if (oneOf) return oneOf.find((r) => wanted.includes(r)) ?? oneOf[0];
+            const atAuthorization = (ctx.oidc as { route?: string } | undefined)?.route !== 'token';
+            const wanted = resourcesInScope(params?.scope ?? ctx.oidc?.body?.scope, atAuthorization);
+            // A resource that only a `resource` parameter selects is never the default aud.
+            if (oneOf)
+              return oneOf.find((r) => wanted.includes(r)) ?? oneOf.find((r) => !namelessResources.has(r));
             if (wanted.length === 0) return undefined;
             return wanted.length === 1 ? wanted[0] : wanted;
           },
@@ -667,6 +699,15 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
       else if (grantType === 'client_credentials') counters.clientCredentials++;
       else counters.otherGrants++;
       if (ctx.status >= 400) counters.tokenErrors++;
+      if (ctx.status >= 400 && grantType === 'refresh_token' && opts.refreshErrorBody) {
+        // Trait: a refused refresh with no OAuth error body (empty, or a gateway's HTML page).
+        const status = ctx.status;
+        ctx.body = opts.refreshErrorBody === 'html' ? '<html><body>Bad Request</body></html>' : '';
+        (ctx as unknown as { type: string }).type =
+          opts.refreshErrorBody === 'html' ? 'text/html' : 'text/plain';
+        ctx.status = status;
+        return;
+      }
       if (ctx.status !== 200 || typeof ctx.body !== 'object' || ctx.body === null) return;
 
       const body = ctx.body as Record<string, unknown>;
@@ -685,6 +726,16 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
         const fn = pendingTamper;
         pendingTamper = undefined;
         body.id_token = await retamper(idToken, fn);
+      }
+      if (grantType === 'refresh_token') {
+        // Trait: OIDC Core 12.2 lets a refresh response omit the ID token (and Entra's client_info).
+        if (opts.refreshWithoutIdToken) {
+          delete body.id_token;
+          delete body.client_info;
+        }
+        const rewrite = pendingRefreshRewrite;
+        pendingRefreshRewrite = undefined;
+        rewrite?.(body);
       }
     });
 
@@ -830,6 +881,9 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
           revoked++;
         }
         return revoked;
+      },
+      rewriteNextRefreshResponse(fn) {
+        pendingRefreshRewrite = fn;
       },
       tamperNextIdToken(fn) {
         pendingTamper = fn;

@@ -63,7 +63,7 @@ t.test('X-Forwarded-* come from the socket; client copies are ignored (trustProx
   ]);
   t.equal(echo.headers['x-forwarded-for'], '127.0.0.1');
   t.equal(echo.headers['x-forwarded-proto'], 'http');
-  t.equal(echo.headers['x-forwarded-host'], 'app.example:8443');
+  t.equal(echo.headers['x-forwarded-host'], new URL(proxy.config.publicUrl).host, 'publicUrl’s, not Host');
   t.notOk('x-real-ip' in echo.headers);
   t.notOk('forwarded' in echo.headers);
   t.equal(namesOf(echo).filter((n) => n === 'x-forwarded-for').length, 1, 'exactly one X-Forwarded-For');

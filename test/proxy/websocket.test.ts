@@ -57,7 +57,7 @@ t.test('the handshake carries X-Forwarded-* and x-request-id, not the client’s
   t.equal(handshake.url, '/socket?room=1&room=2', 'path and query intact');
   t.equal(handshake.headers['x-forwarded-for'], '127.0.0.1');
   t.equal(handshake.headers['x-forwarded-proto'], 'http');
-  t.equal(handshake.headers['x-forwarded-host'], `127.0.0.1:${proxy.port}`);
+  t.equal(handshake.headers['x-forwarded-host'], new URL(proxy.config.publicUrl).host);
   t.equal(handshake.headers['x-request-id'], 'ws-req-42', 'a well-formed request id is kept');
   t.notOk(JSON.stringify(handshake.rawHeaders).includes('forged'), 'no forged identity header arrives');
 });
