@@ -15,6 +15,7 @@ import { UserInfoError, withUserInfo } from '../tokens/userinfo.js';
 import { claimsFromIdToken, principalName, userHash } from './claims.js';
 import { configuredScopes, loginParams } from './login-params.js';
 import type { LoginTransactions } from './login-tx.js';
+import { LogoutReturn } from './logout-return.js';
 import { safeReturnTo } from './return-to.js';
 import type { SignInFlow } from './sign-in.js';
 import type { SignInLoop } from './sign-in-loop.js';
@@ -160,6 +161,9 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
     return reply.code(302).headers(OWN_PAGE_HEADERS).header('location', target).send();
   });
 
+  // The provider always comes back to one URL; the target waits in a cookie (logout-return.ts).
+  const logoutReturn = new LogoutReturn(app, d.names, origin);
+  const logoutComplete = new URL(`${prefix}/logout/complete`, origin).href;
   const logout = async (request: FastifyRequest, reply: FastifyReply) => {
     const q = request.query as Record<string, unknown>;
     const target = safeReturnTo(str(q.post_logout_redirect_uri) ?? '/', origin);
@@ -181,7 +185,8 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
     let location = target;
     if (end) {
       const u = new URL(end);
-      u.searchParams.set('post_logout_redirect_uri', new URL(target, origin).href);
+      u.searchParams.set('post_logout_redirect_uri', logoutComplete);
+      u.searchParams.set('state', logoutReturn.begin(reply, target));
       u.searchParams.set('client_id', d.config.identity.clientId);
       if (hint) u.searchParams.set('id_token_hint', hint);
       location = u.href;
@@ -191,6 +196,7 @@ export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
   };
   app.get(`${prefix}/logout`, own, logout);
   app.post(`${prefix}/logout`, own, logout);
+  app.get(`${prefix}/logout/complete`, own, async (request, reply) => logoutReturn.complete(request, reply));
 
   app.get(`${prefix}/me`, own, async (request, reply) => {
     const s = request.session.get('d');

@@ -29,6 +29,8 @@ export interface CookieNames {
   txPrefix: string;
   /** The sign-in loop counter (src/auth/sign-in-loop.ts): never `__Host-`/Secure, see there. */
   loop: string;
+  /** A pending sign-out's state and return target (src/auth/logout-return.ts). */
+  logout: string;
   secure: boolean;
   isOwn: (name: string) => boolean;
 }
@@ -38,12 +40,14 @@ export function cookieNames(config: Config): CookieNames {
   const base = `${secure ? '__Host-' : ''}${config.session.cookieName}`;
   const txPrefix = `${base}-tx-`;
   const loop = `${config.session.cookieName}-loop`;
+  const logout = `${base}-logout`;
   return {
     session: base,
     txPrefix,
     loop,
+    logout,
     secure,
-    isOwn: (n) => n === base || n.startsWith(txPrefix) || n === loop,
+    isOwn: (n) => n === base || n.startsWith(txPrefix) || n === loop || n === logout,
   };
 }
 

@@ -67,7 +67,11 @@ for (const mode of ['oidc', 'aad'] as const) {
       t.equal(res.status, 302);
       const location = new URL(res.headers.get('location') as string);
       t.equal(`${location.origin}${location.pathname}`, idp.discovery.end_session_endpoint);
-      t.equal(location.searchParams.get('post_logout_redirect_uri'), `${aw.url}/bye`);
+      t.equal(
+        location.searchParams.get('post_logout_redirect_uri'),
+        `${aw.url}/.auth/logout/complete`,
+        'the provider returns to authward (test/auth/logout-state.test.ts), then on to /bye',
+      );
       t.equal(location.searchParams.get('client_id'), idp.clients.secret.clientId);
       const hint = decodeJwt(location.searchParams.get('id_token_hint') as string);
       t.equal(hint.sub, 'alice', 'id_token_hint is the ID token of this session');
@@ -107,8 +111,10 @@ for (const mode of ['oidc', 'aad'] as const) {
           { method: 'POST', headers: { origin: aw.url } },
         );
         await res.arrayBuffer();
-        const location = new URL(res.headers.get('location') as string);
-        t.equal(location.searchParams.get('post_logout_redirect_uri'), `${aw.url}/`, target);
+        const sealed = aw.app
+          .decodeSecureSession(decodeURIComponent(b.cookie(aw.url, 'authward-logout') ?? ''))
+          ?.get('lo');
+        t.equal(sealed?.to, '/', `${target}: the sign-out returns to the app root`);
       }
     });
 

@@ -71,6 +71,12 @@ export interface IdpOptions {
    * conforming provider does when it issues an access token, OpenID Core 5.4). Default true.
    */
   claimsInIdToken?: boolean;
+  /**
+   * Honour post_logout_redirect_uri only when the end-session request carries `state` (optional in
+   * RP-Initiated Logout 1.0; glewlwyd and some others need it): without it the user stays on the
+   * provider's "signed out" page.
+   */
+  postLogoutNeedsState?: boolean;
 }
 
 /** Claims a test can attach to a login name. Anything here overrides the defaults. */
@@ -671,6 +677,18 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
       // Unref'd: a delayed request on a connection that stop() destroys must not hold the event loop.
       if (delayMs > 0) await sleep(delayMs, undefined, { ref: false });
 
+      if (
+        opts.postLogoutNeedsState &&
+        ctx.path === '/session/end' &&
+        ctx.method === 'GET' &&
+        !ctx.query.state
+      ) {
+        const { post_logout_redirect_uri: _dropped, ...query } = ctx.query;
+        ctx.query = query;
+        // (as below: keep originalUrl consistent with the rewritten url under a mount path)
+        if (mountPath)
+          (ctx.req as IncomingMessage & { originalUrl?: string }).originalUrl = `${mountPath}${ctx.url}`;
+      }
       if (ctx.path === '/auth' && ctx.method === 'GET') {
         counters.authorize++;
         const query = { ...ctx.query };

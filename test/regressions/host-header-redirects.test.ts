@@ -75,7 +75,7 @@ t.test('Host and X-Forwarded-Host never reach a Location', async (t) => {
       t.equal(out.status, 302);
       noEvil('logout', out.headers.location);
       const end = new URL(String(out.headers.location));
-      t.equal(end.searchParams.get('post_logout_redirect_uri'), `${aw.url}/bye`);
+      t.equal(end.searchParams.get('post_logout_redirect_uri'), `${aw.url}/.auth/logout/complete`);
       // An Origin equal to the forged Host is not "same origin".
       const crossSite = await rawRequest(aw.url, '/.auth/logout', {
         method: 'POST',

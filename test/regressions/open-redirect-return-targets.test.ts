@@ -192,6 +192,9 @@ t.test('end to end: login transaction, callback Location, logout target', async 
       t.equal(res.status, 302, `logout ${what}`);
       const back = new URL(String(res.headers.location)).searchParams.get('post_logout_redirect_uri');
       t.equal(new URL(String(back)).origin, origin, `logout ${what}: the provider returns to the origin`);
+      // The provider returns to /.auth/logout/complete, which goes on to the target sealed here.
+      const lo = setCookieValue([res.headers['set-cookie'] ?? []].flat(), 'authward-logout') as string;
+      check(aw.app.decodeSecureSession(decodeURIComponent(lo))?.get('lo')?.to as string, `logout ${what}`);
     }
   }
 

@@ -1,0 +1,83 @@
+// The way back from the provider's sign-out: a random `state` on the end-session request, checked at
+// /.auth/logout/complete, which then sends the browser to the target sealed at sign-out.
+//
+// Why: some providers honour post_logout_redirect_uri only when `state` is present (it is optional in
+// RP-Initiated Logout 1.0). So the provider is always told one fixed URL, <publicUrl>/.auth/logout/complete
+// (the App Service path: one URL to register), and the target lives in a sealed 10-minute cookie
+// (`<session>-logout`) with the state. Rules at the return: a state that does not equal the sealed one
+// is not trusted (the signed-out page, no redirect); no state (a provider that does not echo it): the
+// sealed target; no pending sign-out (another browser, used once, expired): the signed-out page. The
+// target is only ever the sealed one, re-checked as a same-origin path: the query chooses nothing.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { OWN_PAGE_HEADERS } from '../responses.js';
+import type { CookieNames } from '../session/cookie.js';
+import { safeReturnTo } from './return-to.js';
+
+const TTL = 600;
+
+interface PendingLogout {
+  state: string;
+  to: string;
+  t: number;
+}
+
+declare module '@fastify/secure-session' {
+  interface SessionData {
+    lo: PendingLogout;
+  }
+}
+
+export class LogoutReturn {
+  constructor(
+    private readonly app: FastifyInstance,
+    private readonly names: CookieNames,
+    private readonly origin: string,
+  ) {}
+
+  /** Remembers where to go after the provider's sign-out; returns the state for the end-session request. */
+  begin(reply: FastifyReply, target: string): string {
+    const pending: PendingLogout = {
+      state: randomBytes(32).toString('base64url'),
+      to: target,
+      t: Date.now(),
+    };
+    const value = this.app.encodeSecureSession(this.app.createSecureSession({ lo: pending }));
+    reply.setCookie(this.names.logout, value, this.options(TTL));
+    return pending.state;
+  }
+
+  /** /.auth/logout/complete: on to the sealed target, or the signed-out page. */
+  complete(request: FastifyRequest, reply: FastifyReply) {
+    const value = request.cookies?.[this.names.logout];
+    if (value !== undefined) reply.setCookie(this.names.logout, '', this.options(0)); // used once
+    const pending = value ? this.app.decodeSecureSession(value)?.get('lo') : undefined;
+    const state = (request.query as Record<string, unknown>).state;
+    const fresh = pending && Date.now() - pending.t <= TTL * 1000;
+    const trusted =
+      fresh && (state === undefined || (typeof state === 'string' && same(state, pending.state)));
+    if (trusted) {
+      const target = safeReturnTo(pending.to, this.origin);
+      return reply.code(302).headers(OWN_PAGE_HEADERS).header('location', target).send();
+    }
+    if (pending && state !== undefined)
+      request.log.info({ event: 'sign_out_return', reason: 'state mismatch' }, 'sign-out return not trusted');
+    return reply
+      .code(200)
+      .headers(OWN_PAGE_HEADERS)
+      .type('text/html; charset=utf-8')
+      .send(
+        '<!doctype html><html><head><meta charset="utf-8"><title>Signed out</title></head><body><h1>You are signed out.</h1><p><a href="/">Return to the application</a></p></body></html>\n',
+      );
+  }
+
+  private options(maxAge: number) {
+    return { path: '/', httpOnly: true, secure: this.names.secure, sameSite: 'lax' as const, maxAge };
+  }
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
