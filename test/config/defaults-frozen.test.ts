@@ -23,7 +23,7 @@ t.test('defaults are filled in', async (t) => {
   t.equal(c.shutdownGraceSeconds, 10);
   t.same(c.health, { livenessPath: '/healthz', readinessPath: '/readyz' });
   t.equal(c.upstream.timeout, 30);
-  t.same(c.upstream.identityHeaders, { msClientPrincipal: true, forwarded: true });
+  t.same(c.upstream.identityHeaders, { msClientPrincipal: true, forwarded: true, userClaim: 'id' });
   t.same(c.upstream.tokens, []);
   t.equal(c.identity.callbackPath, '/.auth/login/aad/callback');
   t.equal(c.identity.pathPrefix, '/.auth');
