@@ -95,6 +95,8 @@ async function main(argv: string[]): Promise<number> {
       if (config.shutdownDelaySeconds > 0) {
         await new Promise((resolve) => setTimeout(resolve, config.shutdownDelaySeconds * 1000));
       }
+      // The moment new connections start being refused (tests measure the delay between the two lines).
+      logger.info({ event: 'shutdown' }, 'shutting down: closing the listener');
       // server.close() ends the connections idle at that moment; a keep-alive connection whose request
       // finishes later stays open (clients hold it) and would keep the process up until the grace
       // period kills it with exit 1. So close each connection as soon as it falls idle.
