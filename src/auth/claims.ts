@@ -23,12 +23,13 @@ const strs = (v: unknown) =>
  * Whether the provider vouches for the `email` claim. Generic providers: only with `email_verified:
  * true` (anyone can type any address into a profile). Entra sends no `email_verified`; since 2023 it
  * leaves out an email whose domain the tenant does not own, so there its email counts unless the token
- * says `email_verified: false`.
+ * says `email_verified: false` or `xms_edov: false`.
  */
 function emailVerified(p: Record<string, unknown>, protocol: Config['identity']['protocol']): boolean {
   const v = p.email_verified;
   if (v === true || v === 'true') return true; // (some providers send the string)
-  return protocol === 'aad' && v !== false && v !== 'false';
+  // Entra's optional `xms_edov` (email domain owner verified) false: the same as unverified.
+  return protocol === 'aad' && v !== false && v !== 'false' && p.xms_edov !== false;
 }
 
 /**

@@ -569,7 +569,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
       scopes: ['openid', 'offline_access', 'profile', 'email'],
       claims: {
         // Directory claims ride on `openid` so they reach the ID token whatever else was asked for.
-        openid: ['sub', 'oid', 'tid', 'ver', 'groups', 'roles', 'hasgroups', 'wids'],
+        openid: ['sub', 'oid', 'tid', 'ver', 'groups', 'roles', 'hasgroups', 'wids', 'xms_edov'],
         // MSAL always asks for `profile` (never `email`); Entra still puts email in the ID token.
         profile: [
           'name',

@@ -93,6 +93,15 @@ for (const mode of ['oidc', 'aad'] as const) {
       t.notOk(JSON.stringify(me).includes('alice@example.com'), '/.auth/me does not show it either');
     });
 
+    if (mode === 'aad') {
+      await t.test("Entra's xms_edov: false (email domain not verified) counts as unverified", async (t) => {
+        idp.setUser('edov', { email: 'alice@example.com', email_verified: undefined, xms_edov: false });
+        const edov = await as('edov');
+        t.equal((await get(edov, '/by-email/x')).status, 403);
+        t.notOk('x-forwarded-email' in (await get(edov, '/x')).headers);
+      });
+    }
+
     await t.test('a name is never an identifier: the principal name falls back to the id', async (t) => {
       const nameonly = await as('nameonly');
       const h = (await get(nameonly, '/x')).headers;
