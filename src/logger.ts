@@ -39,10 +39,22 @@ export function loggerOptions(level: string, pretty: boolean): LoggerOptions {
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: {
       req: (req: FastifyRequest) => ({ method: req.method, url: redactUrl(req.url) }),
-      err: pino.stdSerializers.err,
+      err: serializeError,
+      // A `url` field anywhere at the top (e.g. @fastify/http-proxy's "proxy websocket" debug line).
+      url: (url: unknown) => (typeof url === 'string' ? redactUrl(url) : url),
     },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true } } } : {}),
   };
+}
+
+/**
+ * pino's error serializer without `rawPacket`: Node's parser errors (logged by fastify as "client error")
+ * carry the raw request bytes, Cookie and Authorization included.
+ */
+function serializeError(err: Error): pino.SerializedError {
+  const out = pino.stdSerializers.err(err);
+  if (out !== null && typeof out === 'object' && 'rawPacket' in out) delete out.rawPacket;
+  return out;
 }
 
 export function createLogger(level: string, pretty: boolean): Logger {

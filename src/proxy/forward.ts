@@ -1,9 +1,11 @@
 // One @fastify/http-proxy registration: streaming, TLS verified, timeouts, generic 502/504, WebSockets.
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
+import { createRequire } from 'node:module';
 import { rootCertificates } from 'node:tls';
 import httpProxy from '@fastify/http-proxy';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type WebSocket from 'ws';
 import { BadRequestError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
 import { type ForwardContext, forwardHeaders, responseHeaders } from './headers.js';
 import { ClientGoneError, upstreamAgent, withClientSocket } from './upstream-agent.js';
@@ -91,6 +93,9 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
         reply.send(timedOut ? new UpstreamTimeoutError() : new UpstreamUnavailableError());
       },
     },
+    ...(opts.websocket
+      ? { wsServerOptions: { WebSocket: clientSocketClass(app, upstream, routeName(opts)) } }
+      : {}),
     wsClientOptions: {
       rewriteRequestHeaders: (_headers: unknown, request: FastifyRequest) => {
         const ctx = opts.context(request);
@@ -109,6 +114,29 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
       rejectUnauthorized: true,
     },
   });
+}
+
+// The ws module http-proxy itself uses (its dependency, not ours): a client socket class must extend it.
+const ProxyWebSocket = createRequire(import.meta.resolve('@fastify/http-proxy'))('ws') as typeof WebSocket;
+
+const routeName = (opts: ForwardOptions) => String(opts.routeConfig?.route ?? 'upstream');
+
+/**
+ * The client side of a proxied WebSocket. When the upstream fails (refused, TLS not trusted, not a
+ * WebSocket), http-proxy closes the client's socket with the error's message as the reason (`connect
+ * ECONNREFUSED 10.0.0.7:8080`): the client gets a generic reason, the detail goes to the log. (An error's
+ * message arrives as a string; an upstream's own close reason, passed through as is, as a Buffer.)
+ */
+function clientSocketClass(app: FastifyInstance, upstream: string, route: string): typeof WebSocket {
+  return class ClientSocket extends ProxyWebSocket {
+    override close(code?: number, reason?: string | Buffer): void {
+      if (typeof reason === 'string') {
+        app.log.warn({ event: 'upstream_error', upstream, reason }, 'websocket upstream error');
+        app.metrics?.upstreamError(route, 'unavailable');
+      }
+      super.close(code, typeof reason === 'string' ? 'upstream unavailable' : reason);
+    }
+  };
 }
 
 function refuseUpgrade(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
