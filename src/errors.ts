@@ -28,6 +28,12 @@ export const ProviderUnavailableError = createError(
   'identity provider unavailable, try again shortly',
   503,
 );
+/** The provider refused this application itself (invalid_client, unauthorized_client): no retry will help. */
+export const ProviderConfigError = createError(
+  'AW_PROVIDER_CONFIG',
+  'sign-in is misconfigured: the identity provider refused this application; an administrator must fix it',
+  500,
+);
 export const NotReadyError = createError('AW_NOT_READY', 'authward is starting, try again shortly', 503);
 export const MethodNotAllowedError = createError<[string]>('AW_METHOD_NOT_ALLOWED', '%s is not allowed', 405);
 export const PayloadTooLargeError = createError('AW_PAYLOAD_TOO_LARGE', 'request body too large', 413);

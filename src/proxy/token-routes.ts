@@ -58,6 +58,7 @@ export async function tokenRoutesPlugin(app: FastifyInstance, d: TokenRouteDeps)
         route.token,
         (t) => ({ authorization: `Bearer ${t}` }),
         route.public,
+        route.resource,
       ),
       onResponse: claimsChallengeHandler(app, route),
       routeConfig: { route: route.name, bodyLimit: route.bodyLimit },
@@ -116,15 +117,17 @@ export function tokenPreHandler(
   headersFor: (token: string) => Record<string, string>,
   /** token app: also for anonymous callers (on publicRoutes under the route; routes[].public). */
   anonymousAppToken = false,
+  /** RFC 8707 resource sent on the token requests (routes[].resource). */
+  resource?: string,
 ) {
-  const key = scopesKey(scopes);
+  const key = scopesKey(scopes, resource);
   const acquire = async (request: FastifyRequest, reply: FastifyReply) => {
     try {
       if (kind === 'app') {
         // No session past the auth stage: a public path. The application's own token goes to nobody
         // unless the route says so (the config check refuses the overlap otherwise; this is the backstop).
         if (!request.auth && !anonymousAppToken) return;
-        request.tokenHeaders = headersFor((await d.tokens.appToken(scopes, key)).accessToken);
+        request.tokenHeaders = headersFor((await d.tokens.appToken(scopes, key, resource)).accessToken);
         return;
       }
       const auth = request.auth;
@@ -133,7 +136,7 @@ export function tokenPreHandler(
       // anonymous users out of public paths and loop signed-in ones (sign-in, back, sign-in, ...).
       if (!auth) return;
       const started = performance.now();
-      const token = await d.tokens.acquire(auth.session.acc, scopes, key);
+      const token = await d.tokens.acquire(auth.session.acc, scopes, key, undefined, resource);
       request.tokenHeaders = headersFor(token.accessToken);
       app.metrics?.token(
         routeOf(request),

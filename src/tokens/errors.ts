@@ -1,6 +1,6 @@
 // MSAL errors translated at one boundary into what the proxy acts on (the original kept as `cause`).
 import { AuthError, InteractionRequiredAuthError } from '@azure/msal-node';
-import { ProviderUnavailableError } from '../errors.js';
+import { ProviderConfigError, ProviderUnavailableError } from '../errors.js';
 
 /** The user must sign in again (or consent): the account's cached tokens are dead or missing. */
 export class InteractionRequired extends Error {
@@ -15,6 +15,8 @@ export class InteractionRequired extends Error {
   }
 }
 
+// The provider refused the client itself (credentials, auth method, grant not allowed): configuration.
+const CLIENT_REFUSED_CODES = new Set(['invalid_client', 'unauthorized_client']);
 const CONSENT_CODES = new Set(['invalid_scope', 'consent_required', 'invalid_target']);
 const DEAD_GRANT_CODES = new Set(['invalid_grant', 'interaction_required', 'login_required', 'bad_token']);
 // MSAL's own checks of a code response: a forged or replayed callback, not an outage.
@@ -25,12 +27,16 @@ const FORGED_RESPONSE_CODES = new Set([
   'invalid_state',
 ]);
 
-/** MSAL failure → InteractionRequired (sign in / consent) or ProviderUnavailable (503, session kept). */
+/**
+ * MSAL failure → InteractionRequired (sign in / consent), ProviderConfigError (the client refused:
+ * 500, no retry promised) or ProviderUnavailable (503, session kept).
+ */
 export function translateMsalError(err: unknown): Error {
   if (err instanceof InteractionRequired) return err;
   const e = err as AuthError;
   const code = String(e?.errorCode ?? '');
   const sub = String((e as { subError?: string })?.subError ?? '');
+  if (CLIENT_REFUSED_CODES.has(code)) return new ProviderConfigError({ cause: err });
   if (CONSENT_CODES.has(code) || CONSENT_CODES.has(sub))
     return new InteractionRequired(code, true, { cause: err });
   if (FORGED_RESPONSE_CODES.has(code)) return new InteractionRequired(code, false, { cause: err });

@@ -52,7 +52,18 @@ export function createProviderHttp(opts: {
     try {
       body = text ? JSON.parse(text) : {};
     } catch {
-      body = { error: 'invalid_response', error_description: `non-JSON response (HTTP ${res.status})` };
+      if (res.status < 400) {
+        body = { error: 'invalid_response', error_description: `non-JSON response (HTTP ${res.status})` };
+      }
+    }
+    // MSAL decides success by the body alone: a refusal without an OAuth `error` (an empty 400, a
+    // gateway's HTML page) would otherwise resolve with an empty access token. 400/401 from a token
+    // endpoint mean the grant or request was refused (the user signs in again); anything else is an outage.
+    if (res.status >= 400 && typeof (body as { error?: unknown } | null)?.error !== 'string') {
+      body = {
+        error: res.status === 400 || res.status === 401 ? 'invalid_grant' : 'server_error',
+        error_description: `HTTP ${res.status} without an OAuth error body`,
+      };
     }
     const headers: Record<string, string> = {};
     res.headers.forEach((v, k) => {
@@ -68,5 +79,35 @@ export function createProviderHttp(opts: {
       sendPostRequestAsync: (url, options) => send('POST', url, options),
     },
     close: () => dispatcher.close(),
+  };
+}
+
+/** x-www-form-urlencoded, as RFC 6749 2.3.1 wants client_id and secret encoded inside Basic credentials. */
+const formEncode = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
+
+/**
+ * MSAL's network client, adapted at the token endpoint: client_secret_basic (MSAL only posts the
+ * secret in the body) and extra body parameters MSAL has no field for (`resource` on client credentials).
+ */
+export function tokenEndpointClient(
+  inner: INetworkModule,
+  opts: { basic?: { clientId: string; clientSecret: string }; bodyParams?: Record<string, string> },
+): INetworkModule {
+  const basic = opts.basic
+    ? `Basic ${Buffer.from(`${formEncode(opts.basic.clientId)}:${formEncode(opts.basic.clientSecret)}`).toString('base64')}`
+    : undefined;
+  const extra = Object.entries(opts.bodyParams ?? {});
+  return {
+    sendGetRequestAsync: (url, options) => inner.sendGetRequestAsync(url, options),
+    sendPostRequestAsync: (url, options) => {
+      // MSAL's only POSTs are token requests (a form with grant_type).
+      const form = typeof options?.body === 'string' ? new URLSearchParams(options.body) : undefined;
+      if (!form?.has('grant_type')) return inner.sendPostRequestAsync(url, options);
+      const useBasic = basic !== undefined && form.has('client_secret');
+      if (useBasic) form.delete('client_secret');
+      for (const [k, v] of extra) if (!form.has(k)) form.set(k, v);
+      const headers = { ...options?.headers, ...(useBasic ? { Authorization: basic } : {}) };
+      return inner.sendPostRequestAsync(url, { ...options, headers, body: form.toString() });
+    },
   };
 }

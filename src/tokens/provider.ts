@@ -6,13 +6,14 @@ import {
   ConfidentialClientApplication,
   type Configuration,
   type ICachePlugin,
+  type INetworkModule,
   LogLevel,
   ProtocolMode,
   ResponseMode,
 } from '@azure/msal-node';
 import type { Logger } from 'pino';
 import type { IdentityConfig } from '../config/schema.js';
-import { createProviderHttp, type ProviderHttp } from './network.js';
+import { createProviderHttp, type ProviderHttp, tokenEndpointClient } from './network.js';
 
 export interface Discovery {
   issuer: string;
@@ -60,7 +61,12 @@ export class Provider {
   readonly authority: string;
   readonly discoveryUrl: string;
   discovery: Discovery | undefined;
+  /** How a client secret is sent, decided once from config and discovery. */
+  clientAuthMethod: 'client_secret_post' | 'client_secret_basic' | undefined;
   private metadataJson = '';
+  private networkClient: INetworkModule;
+  private readonly refusals = new Set<string>();
+  private readonly misconfiguredListeners: ((reason: string) => void)[] = [];
   private readonly credentials: Pick<
     Configuration['auth'],
     'clientSecret' | 'clientCertificate' | 'clientAssertion'
@@ -73,8 +79,27 @@ export class Provider {
     this.http = createProviderHttp({ caFile: config.caFile, timeoutSeconds: config.timeout });
     ({ authority: this.authority, discoveryUrl: this.discoveryUrl } = authorityOf(config));
     this.credentials = loadCredentials(config);
+    this.networkClient = this.http.networkClient;
   }
 
+  /** Called once per distinct refusal of the client by the provider (invalid_client, ...). */
+  onMisconfigured(listener: (reason: string) => void): void {
+    this.misconfiguredListeners.push(listener);
+  }
+
+  /** The provider refused this application: a configuration error, logged once per cause. */
+  misconfigured(err: Error): void {
+    const cause = err.cause as { errorCode?: string; errorMessage?: string } | undefined;
+    const code = cause?.errorCode ?? 'invalid_client';
+    if (this.refusals.has(code)) return;
+    this.refusals.add(code);
+    const description = String(cause?.errorMessage ?? '')
+      .split('\n')[0]
+      ?.slice(0, 200);
+    const reason = `the identity provider refused this application (${code}${description ? `: ${description}` : ''}); check identity.clientId, its credential and identity.clientAuthMethod (${this.clientAuthMethod ?? 'certificate/assertion'} used)`;
+    this.logger.error({ event: 'provider_config', code }, reason);
+    for (const listener of this.misconfiguredListeners) listener(reason);
+  }
   get ready(): boolean {
     return this.discovery !== undefined;
   }
@@ -104,11 +129,20 @@ export class Provider {
     }
     this.discovery = doc;
     this.metadataJson = JSON.stringify(doc);
+    this.clientAuthMethod = this.credentials.clientSecret ? secretMethod(this.config, doc) : undefined;
+    if (this.clientAuthMethod === 'client_secret_basic') {
+      this.networkClient = tokenEndpointClient(this.http.networkClient, {
+        basic: { clientId: this.config.clientId, clientSecret: this.credentials.clientSecret as string },
+      });
+    }
     return doc;
   }
 
-  /** A fresh MSAL client. One per call and per account: a shared one leaks tokens across users. */
-  client(cachePlugin?: ICachePlugin): ConfidentialClientApplication {
+  /**
+   * A fresh MSAL client. One per call and per account: a shared one leaks tokens across users.
+   * `bodyParams` go on its token requests where MSAL has no field for them (`resource` on app tokens).
+   */
+  client(cachePlugin?: ICachePlugin, bodyParams?: Record<string, string>): ConfidentialClientApplication {
     if (!this.discovery) throw new Error('provider discovery has not completed');
     return new ConfidentialClientApplication({
       auth: {
@@ -121,7 +155,9 @@ export class Provider {
       },
       ...(cachePlugin ? { cache: { cachePlugin } } : {}),
       system: {
-        networkClient: this.http.networkClient,
+        networkClient: bodyParams
+          ? tokenEndpointClient(this.networkClient, { bodyParams })
+          : this.networkClient,
         protocolMode: this.config.protocol === 'oidc' ? ProtocolMode.OIDC : ProtocolMode.AAD,
         loggerOptions: {
           piiLoggingEnabled: false,
@@ -162,6 +198,18 @@ export class Provider {
   close(): Promise<void> {
     return this.http.close();
   }
+}
+
+/**
+ * identity.clientAuthMethod, or `auto`: client_secret_post (MSAL's way) when discovery lists it,
+ * else client_secret_basic (the default of OpenID Discovery and RFC 8414 when the list is absent).
+ */
+function secretMethod(id: IdentityConfig, doc: Discovery): 'client_secret_post' | 'client_secret_basic' {
+  if (id.clientAuthMethod !== 'auto') return id.clientAuthMethod;
+  const listed = doc.token_endpoint_auth_methods_supported;
+  return Array.isArray(listed) && listed.includes('client_secret_post')
+    ? 'client_secret_post'
+    : 'client_secret_basic';
 }
 
 function loadCredentials(id: IdentityConfig) {

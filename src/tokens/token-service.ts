@@ -5,6 +5,11 @@
 //   shared client (deserialize keeps the previous user's entries) cannot happen by construction;
 // - a fresh access token in the in-process L1 costs no store round trip; L1 entries end before the
 //   token's renewal point and after at most tokenCache.l1Ttl (the bound for logout on other replicas);
+// - a fresh access token in the partition is served without MSAL (partition.ts: whatever the
+//   issuer's shape, with a renewal point relative to the token's lifetime); MSAL is called to refresh;
+// - after each MSAL call the partition's new entries belong to its account (partition.ts), so
+//   rotating refresh tokens keep working when refresh responses carry no id_token;
+// - no empty or malformed access token is ever returned (the provider's answer is checked);
 // - a refresh happens once: single-flight per account+scopes in-process, a short store lock per
 //   account across replicas (others wait, then read the refreshed partition); nobody refreshes
 //   without holding the lock;
@@ -13,10 +18,11 @@ import type { AccountInfo, AuthenticationResult, ICachePlugin } from '@azure/msa
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { TokenCacheConfig } from '../config/schema.js';
-import { ProviderUnavailableError } from '../errors.js';
+import { ProviderConfigError, ProviderUnavailableError } from '../errors.js';
 import type { Sealer } from '../token-cache/crypto.js';
 import type { Store } from '../token-cache/store.js';
 import { InteractionRequired, translateMsalError } from './errors.js';
+import { adoptOrphans, type FreshToken, freshToken, renewalPoint, wellFormedToken } from './partition.js';
 import type { Provider } from './provider.js';
 
 /** The minimal MSAL AccountInfo kept in the session cookie (saves an account lookup per acquisition). */
@@ -35,22 +41,35 @@ export interface AcquiredToken {
   source: 'l1' | 'store' | 'refresh' | 'app';
 }
 
+interface TokenRequest {
+  scopes: readonly string[];
+  /** scopesKey(scopes, resource). */
+  key: string;
+  claims?: string | undefined;
+  resource?: string | undefined;
+}
+
 interface L1Entry {
   token: string;
   expiresOn: number;
   until: number;
 }
 
-const MSAL_RENEWAL_MS = 300_000; // MSAL renews 5 minutes before expiry, not configurable
 const LOCK_MS = 15_000; // at least; longer when the provider timeout is
-const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 const APP = '\u0000app';
 
-export const scopesKey = (scopes: readonly string[]) =>
+/** The cache key of a token request: its scopes, and its RFC 8707 resource when it has one. */
+export const scopesKey = (scopes: readonly string[], resource?: string) =>
   [...scopes]
     .map((s) => s.toLowerCase())
     .sort()
-    .join(' ');
+    .join(' ') + (resource ? `\n${resource}` : '');
+
+/** A provider answer that is no usable bearer token: never injected, never cached (503, session kept). */
+const malformedToken = () =>
+  new ProviderUnavailableError({
+    cause: new Error('the provider returned an empty or malformed access token'),
+  });
 
 export class TokenService {
   readonly metrics = {
@@ -64,7 +83,7 @@ export class TokenService {
   };
   private readonly l1: LRUCache<string, Map<string, L1Entry>>;
   private readonly inflight = new Map<string, Promise<AcquiredToken>>();
-  private appClient: ReturnType<Provider['client']> | undefined;
+  private readonly appClients = new Map<string, ReturnType<Provider['client']>>();
 
   constructor(
     private readonly provider: Provider,
@@ -108,7 +127,7 @@ export class TokenService {
         { code: req.code, state: req.state },
       );
     } catch (err) {
-      throw translateMsalError(err);
+      throw this.translate(err);
     }
     if (!result.account) throw new InteractionRequired('no account in token response');
     await verify(result); // nothing is cached for an ID token that fails our own checks
@@ -128,12 +147,16 @@ export class TokenService {
     return hit.token;
   }
 
-  /** An access token for the account and scopes. `key` is scopesKey(scopes), computed once per route. */
+  /**
+   * An access token for the account and scopes (and RFC 8707 resource). `key` is
+   * scopesKey(scopes, resource), computed once per route.
+   */
   acquire(
     account: AccountRef,
     scopes: readonly string[],
     key: string,
     claims?: string,
+    resource?: string,
   ): Promise<AcquiredToken> {
     if (!claims) {
       const hit = this.l1.get(account.homeAccountId)?.get(key);
@@ -145,16 +168,20 @@ export class TokenService {
     const flight = `${account.homeAccountId}\n${key}\n${claims ?? ''}`;
     let pending = this.inflight.get(flight);
     if (!pending) {
-      pending = this.fromStore(account, scopes, key, claims).finally(() => this.inflight.delete(flight));
+      pending = this.fromStore(account, { scopes, key, claims, resource }).finally(() =>
+        this.inflight.delete(flight),
+      );
       this.inflight.set(flight, pending);
     }
     return pending;
   }
 
-  private async fromStore(account: AccountRef, scopes: readonly string[], key: string, claims?: string) {
+  private async fromStore(account: AccountRef, req: TokenRequest) {
     const id = account.homeAccountId;
+    const { claims } = req;
     let json = await this.loadPartition(id);
-    if (!claims && hasFreshToken(json, id, scopes)) return this.silent(account, scopes, key, json);
+    let hit = claims ? undefined : this.fresh(json, id, req);
+    if (hit) return this.served(id, req.key, hit);
 
     const lock = partitionKey(id); // the store keeps locks in their own namespace (lock:acct:<id>)
     // The lock must outlive the refresh it guards (one provider call), or a second replica would
@@ -172,14 +199,16 @@ export class TokenService {
       }
       await this.store.waitUnlocked(lock, deadline - Date.now());
       json = await this.loadPartition(id);
-      if (!claims && hasFreshToken(json, id, scopes)) return this.silent(account, scopes, key, json);
+      hit = claims ? undefined : this.fresh(json, id, req);
+      if (hit) return this.served(id, req.key, hit);
       release = await this.store.tryLock(lock, lockMs);
     }
     try {
       json = await this.loadPartition(id); // re-read under the lock: a refresh may have just landed
-      if (!claims && hasFreshToken(json, id, scopes)) return await this.silent(account, scopes, key, json);
+      hit = claims ? undefined : this.fresh(json, id, req);
+      if (hit) return this.served(id, req.key, hit);
       try {
-        return await this.silent(account, scopes, key, json, claims);
+        return await this.refresh(account, req, json);
       } catch (err) {
         // A failed attempt counts as a grant sent (the usual causes are the provider's answers).
         this.metrics.refreshes++;
@@ -191,13 +220,19 @@ export class TokenService {
     }
   }
 
-  private async silent(
-    account: AccountRef,
-    scopes: readonly string[],
-    key: string,
-    json: string,
-    claims?: string,
-  ): Promise<AcquiredToken> {
+  private fresh(json: string, id: string, req: TokenRequest): FreshToken | undefined {
+    return freshToken(json, id, req.scopes, req.resource, this.cfg.renewWindow);
+  }
+
+  private served(id: string, key: string, hit: FreshToken): AcquiredToken {
+    this.metrics.storeHits++;
+    return this.remember(id, key, hit, 'store');
+  }
+
+  /** One provider call (refresh token grant) under the account's lock; the partition is rewritten. */
+  private async refresh(account: AccountRef, req: TokenRequest, json: string): Promise<AcquiredToken> {
+    const { scopes, key, claims, resource } = req;
+    const started = Date.now();
     let changed: string | undefined;
     const cca = this.provider.client({
       beforeCacheAccess: async (ctx) => ctx.tokenCache.deserialize(json),
@@ -210,10 +245,13 @@ export class TokenService {
       result = await cca.acquireTokenSilent({
         account: { ...account, name: undefined } as AccountInfo,
         scopes: [...scopes],
+        // We found no fresh token ourselves: MSAL's lookup (realm-keyed, 300 s window) is not asked.
+        forceRefresh: true,
         ...(claims ? { claims } : {}),
+        ...(resource ? { resource } : {}),
       });
     } catch (err) {
-      const e = translateMsalError(err);
+      const e = this.translate(err);
       if (e instanceof InteractionRequired && !e.consent) {
         this.logger.info(
           { event: 'grant_dead', reason: e.reason },
@@ -223,19 +261,36 @@ export class TokenService {
       }
       throw e;
     }
-    if (changed) await this.savePartition(account.homeAccountId, changed);
-    // Counted by what MSAL did, not by what we expected: a token our (stricter) freshness check turned
-    // down may still be one MSAL serves from cache, and that is no refresh.
-    const served = result.fromCache ? 'store' : 'refresh';
-    if (served === 'store') this.metrics.storeHits++;
-    else this.metrics.refreshes++;
-    return this.remember(account.homeAccountId, key, result, served);
+    if (!wellFormedToken(result.accessToken)) {
+      // Not cached either: the partition keeps its previous state.
+      this.logger.warn(
+        { event: 'malformed_token' },
+        'the provider returned an empty or malformed access token',
+      );
+      throw malformedToken();
+    }
+    if (changed)
+      await this.savePartition(account.homeAccountId, adoptOrphans(changed, account.homeAccountId));
+    this.metrics.refreshes++;
+    const expiresOn = result.expiresOn?.getTime() ?? started;
+    const renewAt = renewalPoint(
+      started / 1000,
+      expiresOn / 1000,
+      this.cfg.renewWindow,
+      result.refreshOn ? result.refreshOn.getTime() / 1000 : undefined,
+    );
+    return this.remember(
+      account.homeAccountId,
+      key,
+      { accessToken: result.accessToken, expiresOn, renewAt },
+      'refresh',
+    );
   }
 
   // ---------------------------------------------------------------- app-only tokens
 
-  /** Client-credentials token of the application itself (not user data: one shared MSAL client). */
-  appToken(scopes: readonly string[], key: string): Promise<AcquiredToken> {
+  /** Client-credentials token of the application itself (not user data: one MSAL client per resource). */
+  appToken(scopes: readonly string[], key: string, resource?: string): Promise<AcquiredToken> {
     const hit = this.l1.get(APP)?.get(key);
     if (hit && hit.until > Date.now()) {
       this.metrics.l1Hits++;
@@ -245,16 +300,31 @@ export class TokenService {
     let pending = this.inflight.get(flight);
     if (!pending) {
       pending = (async () => {
-        this.appClient ??= this.provider.client();
+        // MSAL's client-credentials request has no `resource`: the client's network layer adds it.
+        let client = this.appClients.get(resource ?? '');
+        if (!client) {
+          client = this.provider.client(undefined, resource ? { resource } : undefined);
+          this.appClients.set(resource ?? '', client);
+        }
+        const started = Date.now();
         let result: AuthenticationResult | null;
         try {
-          result = await this.appClient.acquireTokenByClientCredential({ scopes: [...scopes] });
+          result = await client.acquireTokenByClientCredential({ scopes: [...scopes] });
         } catch (err) {
-          throw translateMsalError(err);
+          throw this.translate(err);
         }
         if (!result) throw new InteractionRequired('no app token');
+        if (!wellFormedToken(result.accessToken)) {
+          this.logger.warn(
+            { event: 'malformed_token' },
+            'the provider returned an empty or malformed app token',
+          );
+          throw malformedToken();
+        }
         this.metrics.appTokens++;
-        return this.remember(APP, key, result, 'app');
+        const expiresOn = result.expiresOn?.getTime() ?? started;
+        const renewAt = renewalPoint(started / 1000, expiresOn / 1000, this.cfg.renewWindow);
+        return this.remember(APP, key, { accessToken: result.accessToken, expiresOn, renewAt }, 'app');
       })().finally(() => this.inflight.delete(flight));
       this.inflight.set(flight, pending);
     }
@@ -271,18 +341,25 @@ export class TokenService {
 
   // ---------------------------------------------------------------- helpers
 
-  private remember(id: string, key: string, r: AuthenticationResult, source: AcquiredToken['source']) {
-    const expiresOn = r.expiresOn?.getTime() ?? Date.now();
-    const until = Math.min(expiresOn - MSAL_RENEWAL_MS, Date.now() + this.cfg.l1Ttl * 1000);
+  /** MSAL's error in the proxy's terms; a refusal of the client itself is reported as configuration. */
+  private translate(err: unknown): Error {
+    const e = translateMsalError(err);
+    if (e instanceof ProviderConfigError) this.provider.misconfigured(e);
+    return e;
+  }
+
+  private remember(id: string, key: string, t: FreshToken, source: AcquiredToken['source']): AcquiredToken {
+    // App tokens are no user's: the l1Ttl bound (sign-out seen by other replicas) does not apply.
+    const until = id === APP ? t.renewAt : Math.min(t.renewAt, Date.now() + this.cfg.l1Ttl * 1000);
     if (until > Date.now()) {
       let entries = this.l1.get(id);
       if (!entries) {
         entries = new Map();
         this.l1.set(id, entries);
       }
-      entries.set(key, { token: r.accessToken, expiresOn, until });
+      entries.set(key, { token: t.accessToken, expiresOn: t.expiresOn, until });
     }
-    return { accessToken: r.accessToken, expiresOn, source };
+    return { accessToken: t.accessToken, expiresOn: t.expiresOn, source };
   }
 
   private async loadPartition(homeAccountId: string): Promise<string> {
@@ -321,22 +398,7 @@ function capture(save: (json: string) => void): ICachePlugin {
   };
 }
 
-/** Whether MSAL would answer from cache (no refresh): an access token for all scopes, before renewal. */
+/** Whether the partition holds a fresh token for the scopes (default renewal window; benchmarks use it). */
 export function hasFreshToken(json: string, homeAccountId: string, scopes: readonly string[]): boolean {
-  let cache: {
-    AccessToken?: Record<string, { home_account_id?: string; target?: string; expires_on?: string }>;
-  };
-  try {
-    cache = JSON.parse(json);
-  } catch {
-    return false;
-  }
-  const wanted = scopes.map((s) => s.toLowerCase()).filter((s) => !OIDC_SCOPES.has(s));
-  const renewAt = Date.now() + MSAL_RENEWAL_MS + 5_000;
-  for (const at of Object.values(cache.AccessToken ?? {})) {
-    if (at.home_account_id !== homeAccountId || Number(at.expires_on) * 1000 <= renewAt) continue;
-    const target = new Set((at.target ?? '').toLowerCase().split(' '));
-    if (wanted.every((s) => target.has(s))) return true;
-  }
-  return false;
+  return freshToken(json, homeAccountId, scopes, undefined, 0.1) !== undefined;
 }

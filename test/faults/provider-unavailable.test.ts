@@ -14,7 +14,7 @@ import { startUpstream } from '../helpers/upstream.js';
 const TIMEOUT_S = 2;
 const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
 
-// 300 s access tokens: MSAL renews 300 s before expiry, so every acquisition goes to the provider.
+// 300 s access tokens with tokenCache.renewWindow 1 (MSAL's fixed 300 s): every acquisition goes to the provider.
 const idp = await startIdp({ apiScopes: ['api://orders/read'], accessTokenTTL: 300 });
 t.teardown(() => idp.close());
 const upstream = await startUpstream();
@@ -26,6 +26,7 @@ const aw = await startApp({
   upstreamUrl: upstream.url,
   overrides: {
     identity: { timeout: TIMEOUT_S },
+    tokenCache: { renewWindow: 1 },
     routes: [{ name: 'orders', path: '/api/orders', target: orders.url, scopes: ['api://orders/read'] }],
   },
 });

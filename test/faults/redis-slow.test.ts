@@ -15,7 +15,7 @@ import {
 
 const LATENCY = 300; // one way: a command's round trip takes at least 600 ms
 
-// 300 s access tokens: MSAL renews 300 s before expiry, so every acquisition is a refresh under the
+// 300 s access tokens, renewWindow 1 (MSAL's fixed 300 s): every acquisition is a refresh under the
 // store's lock (the most round trips a request can make), and none is served from the in-process cache.
 const w = await startWorld(t, { accessTokenTTL: 300 });
 const redis = await startRedis();
@@ -26,6 +26,7 @@ const app = await startReplica(t, w, {
   tokenCache: redisCache(w, `redis://127.0.0.1:${fp.port}`, 'slow:', {
     commandTimeout: 1,
     connectTimeout: 2,
+    renewWindow: 1,
   }),
   // Session records re-read from Redis on (almost) every request, too.
   session: { revocationCheckInterval: 0.001 },

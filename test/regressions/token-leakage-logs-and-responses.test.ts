@@ -46,7 +46,8 @@ class RecordingBrowser extends CapturingBrowser {
 }
 
 t.test('no secret reaches a log line or a response', async (t) => {
-  const idp = await startIdp({ apiScopes: ['api://orders/read'], accessTokenTTL: 120 }); // MSAL refreshes it on every call
+  // 120 s tokens with tokenCache.renewWindow 1 (MSAL's fixed 300 s window): refreshed on every call.
+  const idp = await startIdp({ apiScopes: ['api://orders/read'], accessTokenTTL: 120 });
   t.teardown(() => idp.close());
   const upstream = await startUpstream();
   t.teardown(() => upstream.close());
@@ -67,6 +68,7 @@ t.test('no secret reaches a log line or a response', async (t) => {
       caFile: idp.caFile,
     },
     upstream: { url: upstream.url },
+    tokenCache: { renewWindow: 1 },
     routes: [{ name: 'orders', path: '/orders', target: orders.url, scopes: ['api://orders/read'] }],
     logging: { level: 'trace' },
   });

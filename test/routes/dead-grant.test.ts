@@ -21,7 +21,8 @@ class RecordingStore extends MemoryStore {
 }
 
 t.test('dead grant: session ended, cache entry deleted, sign-in works again', async (t) => {
-  // 300 s tokens need a refresh at every acquisition (a second after issue, MSAL rounds to seconds).
+  // 300 s tokens with renewWindow 1 (MSAL's fixed 300 s) need a refresh at every acquisition (a
+  // second after issue: MSAL rounds to seconds).
   const idp = await startIdp({ apiScopes: ['api://orders/read'], accessTokenTTL: 300 });
   t.teardown(() => idp.close());
   const upstream = await startUpstream();
@@ -35,6 +36,7 @@ t.test('dead grant: session ended, cache entry deleted, sign-in works again', as
     upstreamUrl: upstream.url,
     store,
     overrides: {
+      tokenCache: { renewWindow: 1 },
       routes: [{ name: 'orders', path: '/api/orders', target: orders.url, scopes: ['api://orders/read'] }],
     },
   });

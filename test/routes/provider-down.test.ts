@@ -11,7 +11,7 @@ const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
 const NAV = { accept: 'text/html', 'sec-fetch-mode': 'navigate' };
 
 t.test('provider unavailable during a refresh: 503, session kept', async (t) => {
-  // 300 s tokens: every acquisition (a second after the last) needs the provider.
+  // 300 s tokens and renewWindow 1: every acquisition (a second after the last) needs the provider.
   const idp = await startIdp({ apiScopes: ['api://orders/read'], accessTokenTTL: 300 });
   t.teardown(() => idp.close());
   const upstream = await startUpstream();
@@ -23,6 +23,7 @@ t.test('provider unavailable during a refresh: 503, session kept', async (t) => 
     upstreamUrl: upstream.url,
     overrides: {
       identity: { timeout: 2 },
+      tokenCache: { renewWindow: 1 }, // MSAL's fixed 300 s window: a 300 s token is always due
       routes: [{ name: 'orders', path: '/api/orders', target: orders.url, scopes: ['api://orders/read'] }],
     },
   });

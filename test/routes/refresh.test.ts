@@ -1,4 +1,4 @@
-// Short-lived access tokens: an acquisition inside MSAL's 300 s renewal window refreshes; the L1 does not hide it.
+// Tokens due for renewal are refreshed at every acquisition; the L1 does not hide it (renewWindow 1: MSAL's 300 s).
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { startApi } from '../helpers/api.js';
@@ -10,7 +10,8 @@ import { startUpstream } from '../helpers/upstream.js';
 const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
 
 t.test('tokens near expiry are refreshed; the API always gets a valid one', async (t) => {
-  // 300 s: already inside MSAL's renewal window when issued, so every acquisition is a refresh.
+  // 300 s with renewWindow 1 (MSAL's fixed 300 s window): due for renewal when issued, so every
+  // acquisition is a refresh. (The default window is relative: short-token-lifetime.test.ts.)
   const idp = await startIdp({ apiScopes: ['api://orders/read'], accessTokenTTL: 300 });
   t.teardown(() => idp.close());
   const upstream = await startUpstream();
@@ -22,6 +23,7 @@ t.test('tokens near expiry are refreshed; the API always gets a valid one', asyn
     upstreamUrl: upstream.url,
     overrides: {
       // tokenCache.l1Ttl stays at its default (30 s): longer than the token is usable.
+      tokenCache: { renewWindow: 1 },
       routes: [{ name: 'orders', path: '/api/orders', target: orders.url, scopes: ['api://orders/read'] }],
     },
   });

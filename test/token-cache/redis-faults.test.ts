@@ -26,6 +26,7 @@ function tokenCacheConfig(overrides: Partial<TokenCacheConfig> = {}): TokenCache
     connectTimeout: CONNECT_TIMEOUT,
     commandTimeout: COMMAND_TIMEOUT,
     l1Ttl: 30,
+    renewWindow: 0.1,
     l1MaxEntries: 1000,
     ...overrides,
   };

@@ -24,6 +24,7 @@ function tokenCacheConfig(overrides: Partial<TokenCacheConfig> = {}): TokenCache
     connectTimeout: 1,
     commandTimeout: 1,
     l1Ttl: 30,
+    renewWindow: 0.1,
     l1MaxEntries: 1000,
     ...overrides,
   };

@@ -1,0 +1,112 @@
+// Reading and repairing one account's MSAL cache partition (serialized JSON), independent of the issuer's shape.
+//
+// Rules enforced:
+// - a fresh access token is found by account, scopes and resource only: MSAL's own lookup also keys
+//   by realm, which it derives inconsistently for issuers with 2+ path segments and no tid/tfp/acr
+//   claim (stored under the first path segment, looked up under the last), so every lookup missed;
+// - "fresh" means before the renewal point: expiry minus min(300 s, renewWindow x lifetime), or the
+//   provider's refresh_in if earlier; a token living 60 s is reused for 54 s, not refreshed per call;
+// - a token that is not a well-formed bearer token (RFC 6750 b64token) is never served;
+// - entries filed under another home_account_id (MSAL uses "" for a refresh response with neither
+//   id_token nor client_info) belong to the partition's account: a partition holds one account.
+
+const MSAL_RENEWAL_S = 300; // MSAL's fixed renewal window, the most we ever use
+const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
+const BEARER = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** A bearer token that can be sent as `Authorization: Bearer <token>` (RFC 6750 b64token). */
+export const wellFormedToken = (token: unknown): token is string =>
+  typeof token === 'string' && BEARER.test(token);
+
+/**
+ * Epoch ms at which a token is renewed instead of reused. All times in seconds, as MSAL stores them.
+ * share 1 is exactly MSAL's fixed window (a token living 300 s or less is always due).
+ */
+export function renewalPoint(cachedAt: number, expiresOn: number, share: number, refreshOn?: number): number {
+  const lifetime = Math.max(0, expiresOn - cachedAt);
+  const window = share >= 1 ? MSAL_RENEWAL_S : Math.min(MSAL_RENEWAL_S, share * lifetime);
+  const at = expiresOn - window;
+  return (refreshOn && refreshOn < at ? refreshOn : at) * 1000;
+}
+
+export interface FreshToken {
+  accessToken: string;
+  /** Epoch ms. */
+  expiresOn: number;
+  /** Epoch ms: when this token stops being served. */
+  renewAt: number;
+}
+
+interface AccessTokenEntry {
+  home_account_id?: string;
+  credential_type?: string;
+  token_type?: string;
+  secret?: string;
+  target?: string;
+  resource?: string;
+  cached_at?: string;
+  expires_on?: string;
+  refresh_on?: string;
+}
+
+/** The freshest usable access token of the account for these scopes (and resource), if any is before renewal. */
+export function freshToken(
+  json: string,
+  homeAccountId: string,
+  scopes: readonly string[],
+  resource: string | undefined,
+  share: number,
+  now = Date.now(),
+): FreshToken | undefined {
+  let cache: { AccessToken?: Record<string, AccessTokenEntry> };
+  try {
+    cache = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  const wanted = scopes.map((s) => s.toLowerCase()).filter((s) => !OIDC_SCOPES.has(s));
+  let best: FreshToken | undefined;
+  for (const at of Object.values(cache.AccessToken ?? {})) {
+    if (at.home_account_id !== homeAccountId || (at.resource || undefined) !== resource) continue;
+    if (at.token_type && at.token_type.toLowerCase() !== 'bearer') continue;
+    const expiresOn = Number(at.expires_on);
+    const renewAt = renewalPoint(Number(at.cached_at), expiresOn, share, Number(at.refresh_on) || undefined);
+    if (!(renewAt > now) || !wellFormedToken(at.secret)) continue;
+    const target = new Set((at.target ?? '').toLowerCase().split(' '));
+    if (!wanted.every((s) => target.has(s))) continue;
+    if (!best || expiresOn * 1000 > best.expiresOn)
+      best = { accessToken: at.secret, expiresOn: expiresOn * 1000, renewAt };
+  }
+  return best;
+}
+
+const SECTIONS = ['AccessToken', 'RefreshToken', 'IdToken'] as const;
+
+/**
+ * Files every credential of the partition under its account: an entry MSAL stored under another
+ * home_account_id moves (entity and key), replacing the account's entry under the same key, which
+ * is the older one (a rotated refresh token, a renewed access token). Unchanged input is returned as is.
+ */
+export function adoptOrphans(json: string, homeAccountId: string): string {
+  let cache: Record<string, Record<string, { home_account_id?: string }> | undefined>;
+  try {
+    cache = JSON.parse(json);
+  } catch {
+    return json;
+  }
+  const owner = homeAccountId.toLowerCase();
+  let moved = false;
+  for (const section of SECTIONS) {
+    const entries = cache[section];
+    if (!entries) continue;
+    for (const [key, entry] of Object.entries(entries)) {
+      const from = (entry.home_account_id ?? '').toLowerCase();
+      // MSAL's credential keys start with the lowercased home_account_id, then "-".
+      if (entry.home_account_id === homeAccountId || !key.startsWith(`${from}-`)) continue;
+      delete entries[key];
+      entries[`${owner}${key.slice(from.length)}`] = { ...entry, home_account_id: homeAccountId };
+      moved = true;
+    }
+  }
+  return moved ? JSON.stringify(cache) : json;
+}
