@@ -1,0 +1,69 @@
+// 60 s access tokens are reused for most of their life (renewal window: min(300 s, 10% of the lifetime)).
+//
+// Issue 12: MSAL's fixed 300 s renewal window refreshed tokens living 300 s or less on every call.
+// Calls once a second for the token's whole life and a little past it. Deterministic by counting:
+// the token can only be renewed once due (within 7 s of its exp: 6 s window, 1 s of MSAL's rounding),
+// and the renewed one outlives the run, so exactly one refresh happens, whatever the machine's speed.
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { startApi } from '../helpers/api.js';
+import { startApp } from '../helpers/app.js';
+import { Browser, signIn } from '../helpers/browser.js';
+import { startIdp } from '../helpers/idp.js';
+import { startUpstream } from '../helpers/upstream.js';
+
+const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
+const TTL = 60;
+
+t.test(`${TTL} s tokens: one refresh per lifetime, not one per call`, async (t) => {
+  const idp = await startIdp({ apiScopes: ['api://orders/read'], accessTokenTTL: TTL });
+  t.teardown(() => idp.close());
+  const upstream = await startUpstream();
+  t.teardown(() => upstream.close());
+  const orders = await startApi(idp, { audience: 'api://orders', scope: 'api://orders/read' });
+  t.teardown(() => orders.close());
+  const aw = await startApp({
+    idp,
+    upstreamUrl: upstream.url,
+    overrides: {
+      routes: [{ name: 'orders', path: '/api/orders', target: orders.url, scopes: ['api://orders/read'] }],
+    },
+  });
+  t.teardown(() => aw.close());
+  t.equal(aw.config.tokenCache.renewWindow, 0.1, 'the default renewal window');
+  const browser = new Browser({ ca: idp.caPem });
+  t.teardown(() => browser.close());
+  t.equal((await signIn(browser, `${aw.url}/`, { login: 'ivo' })).status, 200, 'signed in');
+
+  const refreshesAtStart = idp.counters.refreshToken;
+  const calls: { ended: number; jti: unknown; exp: number }[] = [];
+  let firstExp = Number.POSITIVE_INFINITY;
+  for (let i = 0; Date.now() < firstExp * 1000 + 2000; i++) {
+    const res = await browser.fetch(`${aw.url}/api/orders/${i}`, { headers: XHR });
+    t.equal(res.status, 200, `call ${i}`);
+    await res.arrayBuffer();
+    const claims = orders.requests.at(-1)?.claims;
+    t.ok(claims, `call ${i}: the API verified the token (not expired)`);
+    const exp = Number(claims?.exp);
+    if (i === 0) firstExp = exp;
+    calls.push({ ended: Date.now(), jti: claims?.jti, exp });
+    await sleep(1000);
+  }
+
+  const refreshes = idp.counters.refreshToken - refreshesAtStart;
+  const tokens = [...new Set(calls.map((c) => c.jti))];
+  t.equal(refreshes, 1, `one refresh in ${calls.length} calls over the token's life`);
+  t.equal(tokens.length, 2, 'two tokens: the first, then its renewal');
+  const renewedAt = calls.findIndex((c) => c.jti !== calls[0]?.jti);
+  const first = calls[0] as (typeof calls)[0];
+  const renewal = calls[renewedAt] as (typeof calls)[0];
+  t.ok(
+    renewal.ended >= (first.exp - 7) * 1000,
+    `the first token was renewed only when due (${((first.exp * 1000 - renewal.ended) / 1000).toFixed(1)} s before its exp)`,
+  );
+  t.ok(
+    renewedAt > 0 && calls.slice(renewedAt).every((c) => c.jti === renewal.jti),
+    'the renewed one then served',
+  );
+  t.equal(idp.counters.tokenErrors, 0);
+});
