@@ -1,20 +1,21 @@
 // Login transactions: state, nonce, PKCE verifier and return target in short-lived sealed cookies.
 //
 // Bounded by construction, whatever the order of requests: a browser holds at most SLOTS transactions,
-// in cookies with fixed names (`<session>-tx-0` .. `-2`), each at most MAX_COOKIE bytes (name=value):
-// 7.8 KB of Cookie header in all, under half of Node's 16 KB header limit. (Before, each login had a
-// cookie of its own and the limit counted only the cookies a request sent back, so logins started in
-// parallel piled up past 16 KB and every request got 431 for ten minutes: issue 11.) A new login takes a
-// slot its request shows free (absent, expired, unreadable), else the oldest. Logins started in parallel
-// cannot see each other and pick free slots at random, so two tabs may share one; the earlier tab's
-// callback then asks to start again, a bounded cost. A callback whose state is not the one in its slot
-// leaves the slot alone (it belongs to another pending login). The cookie binds the callback to the
-// browser that started the login. Kept out of the server-side store on purpose: anonymous requests must
-// not write there.
+// in cookies with fixed names (`<session>-tx-0` .. `-2`), each at most MAX_COOKIE bytes (name=value,
+// written by encodeSealed so the size is exact): 7.5 KB of Cookie header in all, under half of Node's
+// 16 KB header limit; a return target of up to about 1,580 characters still fits whole, a longer one
+// keeps its path. (Before, each login had a cookie of its own and the limit counted only the cookies a
+// request sent back, so logins started in parallel piled up past 16 KB and every request got 431 for
+// ten minutes: issue 11.) A new login takes a slot its request shows free (absent, expired, unreadable),
+// else the oldest. Logins started in parallel cannot see each other and pick free slots at random, so
+// two tabs may share one; the earlier tab's callback then asks to start again, a bounded cost. A callback
+// whose state is not the one in its slot leaves the slot alone (it belongs to another pending login).
+// The cookie binds the callback to the browser that started the login. Kept out of the server-side
+// store on purpose: anonymous requests must not write there.
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequestError } from '../errors.js';
-import type { CookieNames } from '../session/cookie.js';
+import { type CookieNames, encodeSealed } from '../session/cookie.js';
 
 export interface LoginTx {
   state: string;
@@ -31,7 +32,7 @@ export interface LoginTx {
 export const TX_TTL = 600;
 export const SLOTS = 3;
 /** name=value as the Cookie header carries it (browsers drop a cookie past 4096 bytes). */
-export const MAX_COOKIE = 2600;
+export const MAX_COOKIE = 2500;
 // `<slot><11 random>.<32 random>`: the slot digit names the cookie.
 const STATE = /^(\d)[A-Za-z0-9_-]{11}\.[A-Za-z0-9_-]{32}$/;
 const rand = (n: number) => randomBytes(n).toString('base64url');
@@ -59,7 +60,7 @@ export class LoginTransactions {
     for (const returnTo of new Set([tx.returnTo, path, '/'])) {
       const full: LoginTx = { ...base, returnTo };
       const value = this.app.encodeSecureSession(this.app.createSecureSession({ tx: full }));
-      if (name.length + 1 + encodeURIComponent(value).length > MAX_COOKIE) continue;
+      if (name.length + 1 + encodeSealed(value).length > MAX_COOKIE) continue;
       reply.setCookie(name, value, this.cookieOptions(TX_TTL));
       return full;
     }
@@ -127,7 +128,8 @@ export class LoginTransactions {
   }
 
   private cookieOptions(maxAge: number) {
-    return { path: '/', httpOnly: true, secure: this.names.secure, sameSite: 'lax' as const, maxAge };
+    const secure = this.names.secure;
+    return { path: '/', httpOnly: true, secure, sameSite: 'lax' as const, maxAge, encode: encodeSealed };
   }
 }
 

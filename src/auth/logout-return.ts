@@ -11,10 +11,12 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OWN_PAGE_HEADERS } from '../responses.js';
-import type { CookieNames } from '../session/cookie.js';
+import { type CookieNames, encodeSealed } from '../session/cookie.js';
 import { safeReturnTo } from './return-to.js';
 
 const TTL = 600;
+/** name=value: a long target keeps only its path (then "/"), so this cookie stays small too. */
+const MAX_COOKIE = 1000;
 
 interface PendingLogout {
   state: string;
@@ -37,14 +39,16 @@ export class LogoutReturn {
 
   /** Remembers where to go after the provider's sign-out; returns the state for the end-session request. */
   begin(reply: FastifyReply, target: string): string {
-    const pending: PendingLogout = {
-      state: randomBytes(32).toString('base64url'),
-      to: target,
-      t: Date.now(),
-    };
-    const value = this.app.encodeSecureSession(this.app.createSecureSession({ lo: pending }));
-    reply.setCookie(this.names.logout, value, this.options(TTL));
-    return pending.state;
+    const state = randomBytes(32).toString('base64url');
+    const path = target.replace(/[?#][\s\S]*$/, '');
+    for (const to of new Set([target, path, '/'])) {
+      const pending: PendingLogout = { state, to, t: Date.now() };
+      const value = this.app.encodeSecureSession(this.app.createSecureSession({ lo: pending }));
+      if (this.names.logout.length + 1 + encodeSealed(value).length > MAX_COOKIE && to !== '/') continue;
+      reply.setCookie(this.names.logout, value, this.options(TTL));
+      break;
+    }
+    return state;
   }
 
   /** /.auth/logout/complete: on to the sealed target, or the signed-out page. */
@@ -72,7 +76,8 @@ export class LogoutReturn {
   }
 
   private options(maxAge: number) {
-    return { path: '/', httpOnly: true, secure: this.names.secure, sameSite: 'lax' as const, maxAge };
+    const secure = this.names.secure;
+    return { path: '/', httpOnly: true, secure, sameSite: 'lax' as const, maxAge, encode: encodeSealed };
   }
 }
 

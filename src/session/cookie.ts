@@ -35,6 +35,13 @@ export interface CookieNames {
   isOwn: (name: string) => boolean;
 }
 
+/**
+ * How authward's own sealed cookies (`<base64>;<base64>`) are written: only the `;` escaped (the default
+ * URL-encodes the whole value once it holds a `;`). Read back the same, and the length no longer depends
+ * on how many `+` and `/` the ciphertext happens to hold, so size caps are exact.
+ */
+export const encodeSealed = (value: string) => value.replaceAll(';', '%3B');
+
 export function cookieNames(config: Config): CookieNames {
   const secure = new URL(config.publicUrl).protocol === 'https:';
   const base = `${secure ? '__Host-' : ''}${config.session.cookieName}`;

@@ -18,14 +18,17 @@ for (const mode of ['oidc', 'aad'] as const) {
     const complete = `${aw.url}/.auth/logout/complete`;
 
     /** Signs in, then signs out with target /bye: the provider URL authward sent the browser to. */
-    const signedOut = async (t: Test, login: string) => {
+    const signedOut = async (t: Test, login: string, target = '/bye') => {
       const b = new Browser({ ca: idp.caPem });
       t.teardown(() => b.close());
       t.equal((await signIn(b, `${aw.url}/`, { login })).status, 200, `${login} signed in`);
-      const res = await b.fetch(`${aw.url}/.auth/logout?post_logout_redirect_uri=/bye`, {
-        method: 'POST',
-        headers: { origin: aw.url },
-      });
+      const res = await b.fetch(
+        `${aw.url}/.auth/logout?post_logout_redirect_uri=${encodeURIComponent(target)}`,
+        {
+          method: 'POST',
+          headers: { origin: aw.url },
+        },
+      );
       await res.arrayBuffer();
       t.equal(res.status, 302, 'sign-out redirects');
       return { b, end: new URL(res.headers.get('location') as string) };
@@ -88,6 +91,15 @@ for (const mode of ['oidc', 'aad'] as const) {
       signedOutPage(t, await stranger.navigate(complete), 'another browser');
       const repeated = await stranger.navigate(`${complete}?state=a&state=b`);
       signedOutPage(t, repeated, 'state given twice');
+    });
+
+    await t.test('a long target keeps its path: the pending sign-out stays small', async (t) => {
+      const { b } = await signedOut(t, 'erin', `/bye/long?q=${'x'.repeat(3000)}`);
+      const cookie = b.cookies(aw.url).find((c) => c.name === 'authward-logout');
+      const size = (cookie?.name.length ?? 0) + 1 + (cookie?.value.length ?? 0);
+      t.ok(cookie && size <= 1000, `the sign-out cookie is ${size} bytes (at most 1000)`);
+      const back = await b.navigate(complete, { initiator: idp.origin });
+      t.ok(back.hops.includes(`${aw.url}/bye/long`), 'back on the path');
     });
   });
 }
