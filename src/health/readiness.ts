@@ -2,12 +2,15 @@
 //
 // A shared dependency (Redis, the provider) going down does not make a started replica unready: pulling
 // every replica out of the load balancer at once would turn a partial outage into a total one.
+//
+// The body is answered to anyone: it names states only. Why a dependency is down (an internal URL, an
+// address and an error code) is for the operator: its owner logs it, and metrics carry the state.
 
 export type DependencyState = 'up' | 'down' | 'unknown';
 
 export class Readiness {
   private readonly pending = new Set<string>();
-  private readonly dependencies = new Map<string, { state: DependencyState; detail?: string }>();
+  private readonly dependencies = new Map<string, { state: DependencyState }>();
   private draining = false;
 
   /** Registers a start-up step that must finish before the replica is ready. */
@@ -16,8 +19,9 @@ export class Readiness {
     return () => this.pending.delete(step);
   }
 
-  setDependency(name: string, state: DependencyState, detail?: string): void {
-    this.dependencies.set(name, detail === undefined ? { state } : { state, detail });
+  /** `_detail` is never shown here: the caller logs it (discovery, the token store). */
+  setDependency(name: string, state: DependencyState, _detail?: string): void {
+    if (this.dependencies.get(name)?.state !== state) this.dependencies.set(name, { state });
   }
 
   dependency(name: string): DependencyState {
