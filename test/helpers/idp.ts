@@ -626,7 +626,9 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
             return wanted.length === 1 ? wanted[0] : wanted;
           },
           // Otherwise a code/refresh token that also carries `openid` yields an opaque userinfo token.
-          useGrantedResource: async () => true,
+          // A resourceScopes resource alone is never used unasked (its aud comes only from `resource`).
+          useGrantedResource: async (_ctx: unknown, model: { resource?: string | string[] }) =>
+            typeof model.resource !== 'string' || !namelessResources.has(model.resource),
           getResourceServerInfo: async (_ctx: unknown, indicator: string) => {
             const scopes = resources.get(indicator);
             if (!scopes) throw new oidc.errors.InvalidTarget(`unknown resource ${indicator}`);
