@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from './config/schema.js';
+import { listenOrExplain } from './metrics/server.js';
 
 /** The message that asks a worker to drain and exit (a signal might reach it twice: see cli.ts). */
 export const SHUTDOWN_MESSAGE = 'authward:shutdown';
@@ -16,8 +17,12 @@ export const SHUTDOWN_MESSAGE = 'authward:shutdown';
 const MAX_RESTART_DELAY_MS = 30_000;
 const STABLE_AFTER_MS = 60_000;
 
-/** Runs the primary until its workers have exited after a shutdown; resolves with the exit code. */
-export function runPrimary(config: Config, logger: Logger): Promise<number> {
+/**
+ * Runs the primary until its workers have exited after a shutdown; resolves with the exit code. Rejects
+ * before starting any worker if metrics.port cannot be bound (a failed start, as for one process).
+ */
+export async function runPrimary(config: Config, logger: Logger): Promise<number> {
+  const metrics = config.metrics.enabled ? await serveClusterMetrics(config.metrics, logger) : undefined;
   const wanted = config.listen.workers;
   let stopping = false;
   let failed = false;
@@ -51,7 +56,6 @@ export function runPrimary(config: Config, logger: Logger): Promise<number> {
   };
   for (let i = 0; i < wanted; i++) fork();
   logger.info({ event: 'workers', workers: wanted }, `started ${wanted} workers`);
-  const metrics = config.metrics.enabled ? serveClusterMetrics(config.metrics, logger) : undefined;
 
   return new Promise((resolve) => {
     const workers = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
@@ -88,7 +92,7 @@ export function runPrimary(config: Config, logger: Logger): Promise<number> {
 }
 
 /** metrics.port for the whole cluster: each scrape asks every worker for its registry and adds them up. */
-function serveClusterMetrics(cfg: Config['metrics'], logger: Logger): http.Server {
+async function serveClusterMetrics(cfg: Config['metrics'], logger: Logger): Promise<http.Server> {
   const aggregator = new AggregatorRegistry();
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== cfg.path) {
@@ -104,9 +108,8 @@ function serveClusterMetrics(cfg: Config['metrics'], logger: Logger): http.Serve
       },
     );
   });
+  await listenOrExplain(server, cfg);
   server.on('error', (err) => logger.error({ event: 'metrics', err }, 'metrics server failed'));
-  server.listen(cfg.port, cfg.host, () =>
-    logger.info({ event: 'metrics', port: (server.address() as { port: number }).port }, 'metrics listening'),
-  );
+  logger.info({ event: 'metrics', port: (server.address() as { port: number }).port }, 'metrics listening');
   return server;
 }

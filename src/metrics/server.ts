@@ -15,11 +15,10 @@ export function serveMetrics(app: FastifyInstance, metrics: Metrics, cfg: Config
       () => res.writeHead(500).end(),
     );
   });
-  app.addHook('onListen', async () => {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(cfg.port, cfg.host, () => resolve());
-    });
+  // onReady, not onListen: fastify logs an onListen hook's error and runs on (without metrics); an
+  // onReady error fails app.listen(), so a port that cannot be bound fails the start like the main one.
+  app.addHook('onReady', async () => {
+    await listenOrExplain(server, cfg);
     app.log.info(
       { event: 'metrics', port: (server.address() as { port: number }).port },
       'metrics listening',
@@ -28,6 +27,19 @@ export function serveMetrics(app: FastifyInstance, metrics: Metrics, cfg: Config
   app.addHook('onClose', async () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+}
+
+/** Binds the metrics server; an error names metrics.port (the CLI prints it and exits 1). */
+export function listenOrExplain(server: http.Server, cfg: Config['metrics']): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const failed = (err: Error) =>
+      reject(new Error(`cannot serve metrics on metrics.port ${cfg.port} (${cfg.host}): ${err.message}`));
+    server.once('error', failed);
+    server.listen(cfg.port, cfg.host, () => {
+      server.off('error', failed);
+      resolve();
+    });
   });
 }
 
