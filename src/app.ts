@@ -114,10 +114,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addHook('onSend', (request, reply, payload, done) => {
     const config = request.routeOptions.config;
     if (config.public || request.is404) reply.headers(OWN_PAGE_HEADERS);
-    if (!request.raw.complete && hasBody(request)) {
-      closing.add(request.raw.socket);
-      reply.header('connection', 'close');
-    }
+    if (!request.raw.complete && hasBody(request)) reply.header('connection', 'close');
     done(null, payload);
   });
   // Body limits (upstream.bodyLimit, routes[].bodyLimit): after the session check, before forwarding.

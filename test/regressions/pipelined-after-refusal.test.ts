@@ -11,14 +11,14 @@ t.teardown(() => upstream.close());
 const proxy = await startProxy(t, upstream.url);
 
 /** Resolves once the server is done with the request to `path` (it closed with the socket). */
-function served(path: string): Promise<void> {
+function served(path: string, server = proxy.app.server): Promise<void> {
   return new Promise((resolve) => {
     const onRequest = (req: IncomingMessage) => {
       if (req.url !== path) return;
-      proxy.app.server.off('request', onRequest);
+      server.off('request', onRequest);
       req.once('close', () => resolve());
     };
-    proxy.app.server.on('request', onRequest);
+    server.on('request', onRequest);
   });
 }
 
@@ -60,4 +60,28 @@ t.test('a request pipelined behind a refused one never reaches the upstream', as
       `${what}: the pipelined request was not forwarded`,
     );
   }
+});
+
+t.test('a request pipelined behind an upload answered early never reaches the upstream', async (t) => {
+  // 413 before the body is read: the answer closes the connection; the body and a request behind it are
+  // already in the socket's buffer. (A guard: this one held before the fix too.)
+  const limited = await startProxy(t, upstream.url, { upstream: { bodyLimit: 4 } });
+  const path = '/pipelined-after-413';
+  const done = served(path, limited.app.server);
+  const res = await rawRequest(
+    limited.port,
+    `POST /upload HTTP/1.1\r\nHost: app.example\r\nContent-Length: 10\r\n\r\n0123456789GET ${path} HTTP/1.1\r\nHost: app.example\r\n\r\n`,
+  );
+  t.equal(res.status, 413, '413');
+  t.equal((res.raw.match(/HTTP\/1\.1 /g) ?? []).length, 1, 'one answer, then the connection closed');
+  await done;
+  const marker = await rawRequest(
+    limited.port,
+    'GET /marker-413 HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n',
+  );
+  t.equal(marker.status, 200);
+  t.notOk(
+    upstream.requests.some((r) => r.url === path),
+    'the pipelined request was not forwarded',
+  );
 });
