@@ -14,7 +14,7 @@
 // back to the authorization endpoint with `g_continue`), `finishEndSession` what its end-session
 // page does. Trust stays local: `caPem` / `caFile`.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { generateKeyPair, randomBytes } from 'node:crypto';
+import { generateKeyPair, type KeyObject, randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
@@ -122,6 +122,11 @@ export interface TestGlewlwyd {
   finishEndSession(browser: Browser, loginPageUrl: string): Promise<{ returned?: NavigateResult }>;
   /** End the provider session behind an ID token's `sid` (as signing out of another app would). */
   endProviderSession(browser: Browser, sid: string): Promise<void>;
+  /**
+   * Key rotation: publish a new signing key and sign everything with it from now on (the old key
+   * stays published, as providers do). Returns the new key's kid.
+   */
+  rotateSigningKey(): Promise<string>;
   /** glewlwyd's console output (for failure messages). */
   log(): string;
   close(): Promise<void>;
@@ -283,9 +288,11 @@ export async function startGlewlwyd(opts: GlewlwydOptions): Promise<TestGlewlwyd
 
   let output = '';
   let child: ChildProcess | undefined;
+  let closeAdmin = async () => {};
   const killChild = () => child?.kill('SIGKILL');
   const cleanup = async () => {
     process.off('exit', killChild);
+    await closeAdmin();
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child?.once('exit', r));
       child.kill('SIGTERM');
@@ -364,15 +371,20 @@ export async function startGlewlwyd(opts: GlewlwydOptions): Promise<TestGlewlwyd
       });
     }
 
-    const { privateKey } = await signingKey;
-    const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256', use: 'sig' };
+    const jwkOf = (key: KeyObject, kid: string) => ({
+      ...key.export({ format: 'jwk' }),
+      kid,
+      alg: 'RS256',
+      use: 'sig',
+    });
+    const signingJwks = [jwkOf((await signingKey).privateKey, 'k1')];
     await api('POST', '/mod/plugin/', {
       module: 'oidc',
       name: PLUGIN,
       display_name: 'OpenID Connect',
       parameters: {
         iss: issuer,
-        'jwks-private': JSON.stringify({ keys: [jwk] }),
+        'jwks-private': JSON.stringify({ keys: signingJwks }),
         'default-kid': 'k1',
         'jwks-show': true,
         'access-token-duration': opts.accessTokenTTL ?? 3600,
@@ -445,8 +457,23 @@ export async function startGlewlwyd(opts: GlewlwydOptions): Promise<TestGlewlwyd
       scope: ['g_profile', 'openid', 'profile', 'email', 'offline_access', ...apiScopes],
     });
 
-    const jwks = createLocalJWKSet(await api('GET', `/${PLUGIN}/jwks`));
-    await agent.close();
+    let jwks = createLocalJWKSet(await api('GET', `/${PLUGIN}/jwks`));
+    closeAdmin = () => agent.close();
+
+    const rotateSigningKey = async () => {
+      const kid = `k${signingJwks.length + 1}`;
+      signingJwks.unshift(
+        jwkOf((await generateKeyPairAsync('rsa', { modulusLength: 2048 })).privateKey, kid),
+      );
+      const plugin = await api('GET', `/mod/plugin/${PLUGIN}`);
+      plugin.parameters['jwks-private'] = JSON.stringify({ keys: signingJwks });
+      plugin.parameters['default-kid'] = kid;
+      await api('PUT', `/mod/plugin/${PLUGIN}`, { ...plugin, enabled: undefined });
+      // glewlwyd reads its keys when the plugin instance (re)starts.
+      await api('PUT', `/mod/plugin/${PLUGIN}/reset`);
+      jwks = createLocalJWKSet(await api('GET', `/${PLUGIN}/jwks`));
+      return kid;
+    };
 
     const json = (body: unknown) => ({
       headers: { 'content-type': 'application/json' },
@@ -526,6 +553,7 @@ export async function startGlewlwyd(opts: GlewlwydOptions): Promise<TestGlewlwyd
         return { returned: await browser.navigate(callback, { initiator: loginPageUrl }) };
       },
       endProviderSession,
+      rotateSigningKey,
       log: () => output,
       close: cleanup,
     };

@@ -9,6 +9,7 @@
 // Skipped, with a message, only when glewlwyd is not installed and CI is not set; under CI a missing
 // glewlwyd fails (.ci/run installs it).
 import type { FastifyInstance } from 'fastify';
+import { decodeProtectedHeader } from 'jose';
 import t, { type Test } from 'tap';
 import { buildApp } from '../../src/app.js';
 import { waitReady } from '../helpers/app.js';
@@ -265,6 +266,23 @@ if (!findGlewlwyd()) {
     }
     t.equal(refreshes(s.gw).length, 0, 'no refresh while the token is fresh');
     t.equal(bearers.size, 1, 'the same token each time');
+  });
+
+  t.test('signing key rotation: a sign-in signed with the new key is accepted at once', async (t) => {
+    const s = await setup(t);
+    await signInAndCheckIdentity(t, s); // authward now holds glewlwyd's key set (k1)
+    const kid = await s.gw.rotateSigningKey();
+    // Another user agent signs in right away: its ID token carries a kid authward has not seen.
+    const browser = new Browser({ ca: s.gw.caPem });
+    t.teardown(() => browser.close());
+    const page = await s.gw.signIn(browser, `${s.appUrl}/after-rotation`);
+    t.equal(page.status, 200, 'signed in with an ID token from the new key');
+    t.equal(page.url, `${s.appUrl}/after-rotation`);
+    const r = await callApi({ ...s, browser });
+    const token = JWT_BEARER.exec(r.bearer ?? '')?.[1];
+    t.ok(token, 'the API got a token');
+    if (token)
+      t.equal(decodeProtectedHeader(token).kid, kid, "glewlwyd signs with the new key (the API's token too)");
   });
 
   t.test(
