@@ -13,13 +13,18 @@ const PUBLIC = { publicUrl: 'https://app.example' };
 
 /** What the upstream saw of a raw request with these header lines. */
 async function forwarded(port: number, lines: string[]) {
+  const { host, proto } = await forwardedAll(port, lines);
+  return { host, proto };
+}
+
+async function forwardedAll(port: number, lines: string[]) {
   const res = await rawRequest(
     port,
     `GET /xf HTTP/1.1\r\n${lines.join('\r\n')}\r\nConnection: close\r\n\r\n`,
   );
   t.equal(res.status, 200);
   const h = (JSON.parse(dechunk(res)) as EchoBody).headers;
-  return { host: h['x-forwarded-host'], proto: h['x-forwarded-proto'] };
+  return { host: h['x-forwarded-host'], proto: h['x-forwarded-proto'], for: h['x-forwarded-for'] };
 }
 
 t.test('without trustProxy: publicUrl’s host and scheme, whatever the client says', async (t) => {
@@ -57,7 +62,12 @@ t.test('a Host that is not host[:port]: 400, not forwarded', async (t) => {
 });
 
 t.test('a forwarded value counts only from a peer trustProxy names', async (t) => {
-  const lines = ['Host: internal:8080', 'X-Forwarded-Host: front.example', 'X-Forwarded-Proto: http'];
+  const lines = [
+    'Host: internal:8080',
+    'X-Forwarded-Host: front.example',
+    'X-Forwarded-Proto: http',
+    'X-Forwarded-For: 203.0.113.9',
+  ];
   for (const trustProxy of [true, ['127.0.0.1'], ['127.0.0.0/8'], ['::ffff:127.0.0.1']]) {
     const proxy = await startProxy(t, upstream.url, { ...PUBLIC, trustProxy });
     const what = JSON.stringify(trustProxy);
@@ -84,5 +94,6 @@ t.test('a forwarded value counts only from a peer trustProxy names', async (t) =
       { host: 'app.example', proto: 'https' },
       `${JSON.stringify(trustProxy)}: not this peer: publicUrl’s`,
     );
+    t.equal((await forwardedAll(proxy.port, lines)).for, '127.0.0.1', 'and the socket’s address');
   }
 });
