@@ -222,7 +222,7 @@ const TokenCache = strict(
       exclusiveMinimum: 0,
       maximum: 1,
       description:
-        'Share of an access token’s lifetime, at its end, in which it is renewed instead of reused, capped at 300 s: 0.1 reuses a 60 s token for 54 s and a 1 h token for 55 min. 1 is MSAL’s fixed 300 s (tokens living 300 s or less are refreshed on every call).',
+        'Share of an access token’s lifetime, at its end, in which it is renewed instead of reused: at most 300 s, at least 5 s (or half a shorter life). 0.1 reuses a 60 s token for 54 s and a 1 h token for 55 min. 1 is MSAL’s fixed 300 s (tokens living 300 s or less are refreshed on every call).',
     }),
     l1MaxEntries: Type.Integer({
       default: 50_000,

@@ -4,13 +4,14 @@
 // - a fresh access token is found by account, scopes and resource only: MSAL's own lookup also keys
 //   by realm, which it derives inconsistently for issuers with 2+ path segments and no tid/tfp/acr
 //   claim (stored under the first path segment, looked up under the last), so every lookup missed;
-// - "fresh" means before the renewal point: expiry minus min(300 s, renewWindow x lifetime), or the
-//   provider's refresh_in if earlier; a token living 60 s is reused for 54 s, not refreshed per call;
+// - "fresh" means before the renewal point: expiry minus min(300 s, renewWindow x lifetime, at least
+//   5 s or half the life), or the provider's refresh_in if earlier; a 60 s token is reused for 54 s;
 // - a token that is not a well-formed bearer token (RFC 6750 b64token) is never served;
 // - entries filed under another home_account_id (MSAL uses "" for a refresh response with neither
 //   id_token nor client_info) belong to the partition's account: a partition holds one account.
 
 const MSAL_RENEWAL_S = 300; // MSAL's fixed renewal window, the most we ever use
+const MIN_WINDOW_S = 5;
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 const BEARER = /^[A-Za-z0-9\-._~+/]+=*$/;
 
@@ -24,7 +25,9 @@ export const wellFormedToken = (token: unknown): token is string =>
  */
 export function renewalPoint(cachedAt: number, expiresOn: number, share: number, refreshOn?: number): number {
   const lifetime = Math.max(0, expiresOn - cachedAt);
-  const window = share >= 1 ? MSAL_RENEWAL_S : Math.min(MSAL_RENEWAL_S, share * lifetime);
+  // At least 5 s (half of a shorter life): the token must still be valid when the API checks it.
+  const floor = Math.min(MIN_WINDOW_S, lifetime / 2);
+  const window = share >= 1 ? MSAL_RENEWAL_S : Math.min(MSAL_RENEWAL_S, Math.max(floor, share * lifetime));
   const at = expiresOn - window;
   return (refreshOn && refreshOn < at ? refreshOn : at) * 1000;
 }
