@@ -548,12 +548,17 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
           // The replica has not heard of its master yet: MEET is still spreading.
         }
       }
+      // A node slow to answer (a busy machine, a replica loading its first sync) is just not ready yet.
       const infos = await Promise.all(
         servers.map(async (s, i) => {
-          const info = parseInfo(String(await rawCommand(s.port, ['CLUSTER', 'INFO'])));
-          if (i < masters) return info;
-          const repl = parseInfo(String(await rawCommand(s.port, ['INFO', 'replication'])));
-          return { ...info, ...repl };
+          try {
+            const info = parseInfo(String(await rawCommand(s.port, ['CLUSTER', 'INFO'])));
+            if (i < masters) return info;
+            const repl = parseInfo(String(await rawCommand(s.port, ['INFO', 'replication'])));
+            return { ...info, ...repl };
+          } catch (err) {
+            return { port: String(s.port), error: String(err) };
+          }
         }),
       );
       const notReady = infos.find(
@@ -602,8 +607,12 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
         const live = alive().filter((s) => s !== formerMaster);
         const owners = await Promise.all(
           live.map(async (s) => {
-            const info = parseInfo(String(await rawCommand(s.port, ['CLUSTER', 'INFO'])));
-            return info.cluster_state === 'ok' ? ownerPort(s, key) : undefined;
+            try {
+              const info = parseInfo(String(await rawCommand(s.port, ['CLUSTER', 'INFO'])));
+              return info.cluster_state === 'ok' ? await ownerPort(s, key) : undefined;
+            } catch {
+              return undefined; // slow to answer: asked again
+            }
           }),
         );
         const owner = serverOn(owners[0]);

@@ -95,4 +95,5 @@ t.test('the master of our keys is killed; a replica takes over', async (t) => {
   t.equal(statusAt(recovered.to), 'up', 'up again by the time a request succeeds');
   t.equal(app.app.readiness.dependency('tokenStore'), 'up', 'readiness (and the metric) say up again');
   t.equal(w.idp.counters.authorize, authorizeBefore, 'nobody was signed out');
+  t.not(await cluster.failedOver(PREFIX, master), master, 'a replica serves the keys now');
 });
