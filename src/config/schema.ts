@@ -215,7 +215,11 @@ const TokenCache = strict(
       description: 'memory: most entries kept (least recently used go first); a signed-in user takes two.',
     }),
     connectTimeout: Seconds('Redis connect timeout.', 2, 60),
-    commandTimeout: Seconds('Redis command timeout.', 1, 60),
+    commandTimeout: Seconds(
+      'Redis command timeout. Once a command times out, every command fails at once (503, store reported down) until Redis answers a probe: a request waits for Redis at most this long.',
+      1,
+      60,
+    ),
     l1Ttl: Seconds('Longest an access token is served from the in-process cache before rechecking.', 30, 300),
     renewWindow: Type.Number({
       default: 0.1,
