@@ -305,6 +305,26 @@ if (!findGlewlwyd()) {
     },
   );
 
+  t.test(
+    'clientAuthMethod auto against a client registered for client_secret_basic only: a configuration error',
+    async (t) => {
+      // glewlwyd's discovery lists both secret methods, so `auto` sends client_secret_post; glewlwyd
+      // refuses this client (unauthorized_client). That is a misconfiguration, not an outage: a page that
+      // promises no retry, and readiness goes down until an administrator fixes it.
+      const s = await setup(t, { tokenEndpointAuthMethods: ['client_secret_basic'] });
+      const page = await s.gw.signIn(s.browser, `${s.appUrl}/`);
+      t.same(
+        s.gw.tokenRequests.map((r) => [r.grantType, r.clientAuth, r.status, r.error]),
+        [['authorization_code', 'post', 403, 'unauthorized_client']],
+        'one code redemption, refused (glewlwyd: 403 unauthorized_client)',
+      );
+      t.equal(page.status, 500, 'not 503: retrying will not help');
+      t.notMatch(page.body, /try again/i, 'no promise of a retry');
+      const ready = await s.browser.fetch(`${s.appUrl}/readyz`);
+      t.equal(ready.status, 503, 'not ready until the configuration is fixed');
+    },
+  );
+
   // Known gap, kept visible: glewlwyd (like Auth0's Resource Parameter Compatibility Profile) honours
   // `resource` on a refresh only if the authorization request named it (RFC 8707 2.1); authward
   // sends it on token requests only, so glewlwyd answers 400 invalid_target.
