@@ -130,6 +130,13 @@ export class Provider {
     this.discovery = doc;
     this.metadataJson = JSON.stringify(doc);
     this.clientAuthMethod = this.credentials.clientSecret ? secretMethod(this.config, doc) : undefined;
+    const listed = doc.token_endpoint_auth_methods_supported;
+    if (this.clientAuthMethod && Array.isArray(listed) && !listed.includes(this.clientAuthMethod)) {
+      this.logger.warn(
+        { event: 'config' },
+        `identity.clientAuthMethod ${this.clientAuthMethod} is not in the provider's token_endpoint_auth_methods_supported (${listed.join(', ')})`,
+      );
+    }
     if (this.clientAuthMethod === 'client_secret_basic') {
       this.networkClient = tokenEndpointClient(this.http.networkClient, {
         basic: { clientId: this.config.clientId, clientSecret: this.credentials.clientSecret as string },

@@ -61,6 +61,12 @@ t.test('a provider that takes client_secret_basic only', async (t) => {
     });
     t.teardown(() => aw.close());
     t.equal(aw.app.readiness.ready, true, 'ready at start (discovery works)');
+    t.ok(
+      lines.some(
+        (l) => l.event === 'config' && /clientAuthMethod client_secret_post is not in/.test(String(l.msg)),
+      ),
+      'a start-up warning: the forced method is not one the provider lists',
+    );
     const browser = new Browser({ ca: idp.caPem });
     t.teardown(() => browser.close());
     const page = await signIn(browser, `${aw.url}/`, { login: 'bo' });
