@@ -7,6 +7,7 @@
 // read timed out too), and the status stayed "up" throughout: the cluster client never closes while the
 // other masters answer. Counted, not timed: the store's own timeout counter, per sequential request.
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Gauge } from 'prom-client';
 import t from 'tap';
 import { RedisStore } from '../../src/token-cache/redis-store.js';
 import type { StoreStatus } from '../../src/token-cache/store.js';
@@ -28,7 +29,25 @@ const store = new RedisStore(testConfig({ tokenCache }).tokenCache);
 t.teardown(() => store.close());
 const events: { status: StoreStatus; at: number }[] = [];
 store.onStatus((status) => events.push({ status, at: performance.now() }));
-const app = await startReplica(t, w, { tokenCache, session: { revocationCheckInterval: TRUST_S } }, store);
+const app = await startReplica(
+  t,
+  w,
+  {
+    tokenCache,
+    session: { revocationCheckInterval: TRUST_S },
+    metrics: { enabled: true, host: '127.0.0.1', port: 0 },
+  },
+  store,
+);
+// At each transition (after the app's own listener updated readiness), what the metric says. A gauge
+// collects synchronously when read, so this is its value at that very moment.
+const gauge = app.app.metrics?.registry.getSingleMetric('authward_dependency_up') as Gauge | undefined;
+const metricAt: { status: StoreStatus; up: number | undefined }[] = [];
+store.onStatus((status) => {
+  void gauge?.get().then(({ values }) => {
+    metricAt.push({ status, up: values.find((v) => v.labels.dependency === 'tokenStore')?.value });
+  });
+});
 const browser = await signedIn(t, w, app, 'fay');
 const route = (api: keyof typeof API_DEFS) => call(browser, `${app.url}${API_DEFS[api].path}/x`);
 
@@ -93,7 +112,16 @@ t.test('the master of our keys is killed; a replica takes over', async (t) => {
     'the store was down while each of those requests failed',
   );
   t.equal(statusAt(recovered.to), 'up', 'up again by the time a request succeeds');
-  t.equal(app.app.readiness.dependency('tokenStore'), 'up', 'readiness (and the metric) say up again');
+  t.equal(app.app.readiness.dependency('tokenStore'), 'up', 'readiness says up again');
+  t.same(
+    metricAt,
+    [
+      { status: 'up', up: 1 },
+      { status: 'down', up: 0 },
+      { status: 'up', up: 1 },
+    ],
+    'authward_dependency_up{dependency="tokenStore"} followed: 1, 0 during the outage, 1 again',
+  );
   t.equal(w.idp.counters.authorize, authorizeBefore, 'nobody was signed out');
   t.not(await cluster.failedOver(PREFIX, master), master, 'a replica serves the keys now');
 });
