@@ -42,6 +42,20 @@ const SCHEMAS = [
 const ADMIN = { username: 'admin', password: 'password' };
 const PLUGIN = 'oidc';
 
+// glewlwyd runs under a small node guard: SIGTERM is passed on, and when this process dies without
+// cleaning up (tap's timeout kill, SIGKILL) the guard's stdin pipe closes and it kills glewlwyd, so
+// no provider outlives its test.
+const GUARD = `
+const { spawn } = require('node:child_process');
+const [bin, ...args] = process.argv.slice(1);
+const child = spawn(bin, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+const kill = () => { try { child.kill('SIGKILL'); } catch {} };
+process.stdin.on('end', kill); process.stdin.on('error', kill); process.stdin.resume();
+process.on('SIGTERM', () => child.kill('SIGTERM'));
+process.on('SIGINT', () => child.kill('SIGTERM'));
+child.on('exit', (code) => process.exit(code ?? 1));
+`;
+
 function findOnPath(name: string): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin'];
   for (const dir of dirs) if (dir !== '' && executable(join(dir, name))) return join(dir, name);
@@ -308,7 +322,10 @@ export async function startGlewlwyd(opts: GlewlwydOptions): Promise<TestGlewlwyd
   try {
     await initDatabase(db);
     writeFileSync(conf, configFile({ port: internalPort, external: origin, db }));
-    child = spawn(bin, [`--config-file=${conf}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, ['-e', GUARD, bin, `--config-file=${conf}`], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    child.stdin?.on('error', () => {});
     process.on('exit', killChild);
     const append = (d: Buffer) => {
       output = (output + d.toString('utf8')).slice(-200_000);
