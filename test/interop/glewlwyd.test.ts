@@ -1,10 +1,12 @@
 // authward against an OpenID provider nobody here wrote (Debian's glewlwyd): a second reading of the specs.
 //
 // Sign-in, identity headers, /.auth/me, bearer injection with refreshes (reusable and one-time-use
-// refresh tokens), a refresh the provider refuses, the token cache under a two-segment issuer, and
-// sign-out. glewlwyd differs from our oidc-provider test IdP in ways the specs allow: issuer
-// `/api/oidc`, refresh responses without `id_token` or `client_info`, an empty-body 400 for a dead
-// refresh token, post_logout_redirect_uri honoured only with `state`.
+// refresh tokens), a refresh the provider refuses, the token cache under a two-segment issuer,
+// signing key rotation, client authentication methods, and sign-out. glewlwyd differs from our
+// oidc-provider test IdP in ways the specs allow: issuer `/api/oidc`, refresh responses without
+// `id_token` or `client_info`, an empty-body 400 for a dead refresh token, post_logout_redirect_uri
+// honoured only with `state`, 403 unauthorized_client for a client using the wrong auth method,
+// `resource` on a refresh only if the authorization request named it.
 //
 // Skipped, with a message, only when glewlwyd is not installed and CI is not set; under CI a missing
 // glewlwyd fails (.ci/run installs it).
