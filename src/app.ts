@@ -129,6 +129,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const provider = new Provider(config.identity, logger);
   // The provider refusing this application (invalid_client) is a configuration error: not ready until fixed.
   provider.onMisconfigured(() => readiness.require('identity provider accepts this application'));
+  provider.setRouteResources(config.routes);
   const tenantRisk = multiTenantWarning(config, provider.authority);
   if (tenantRisk) logger.warn({ event: 'config' }, tenantRisk);
   const tokens = new TokenService(provider, store, sealer, config.tokenCache, logger);

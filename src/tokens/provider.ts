@@ -67,6 +67,7 @@ export class Provider {
   private networkClient: INetworkModule;
   private readonly refusals = new Set<string>();
   private readonly misconfiguredListeners: ((reason: string) => void)[] = [];
+  private routeResources: { scopes: string[]; resource: string }[] = [];
   private readonly credentials: Pick<
     Configuration['auth'],
     'clientSecret' | 'clientCertificate' | 'clientAssertion'
@@ -80,6 +81,16 @@ export class Provider {
     ({ authority: this.authority, discoveryUrl: this.discoveryUrl } = authorityOf(config));
     this.credentials = loadCredentials(config);
     this.networkClient = this.http.networkClient;
+  }
+
+  /**
+   * Routes with an RFC 8707 resource: a sign-in that consents to a route's scopes also names its
+   * resource, since providers accept on a token request only resources named at authorization (2.1).
+   */
+  setRouteResources(routes: readonly { scopes: readonly string[]; resource?: string | undefined }[]): void {
+    this.routeResources = routes.flatMap((r) =>
+      r.resource ? [{ scopes: r.scopes.map((s) => s.toLowerCase()), resource: r.resource }] : [],
+    );
   }
 
   /** Called once per distinct refusal of the client by the provider (invalid_client, ...). */
@@ -180,7 +191,7 @@ export class Provider {
   }
 
   /** The provider's authorization URL for one login transaction (PKCE S256, query response mode). */
-  authCodeUrl(p: {
+  async authCodeUrl(p: {
     scopes: string[];
     extraScopes: string[];
     redirectUri: string;
@@ -189,7 +200,7 @@ export class Provider {
     codeChallenge: string;
     claims?: string | undefined;
   }): Promise<string> {
-    return this.client().getAuthCodeUrl({
+    const url = await this.client().getAuthCodeUrl({
       scopes: p.scopes,
       extraScopesToConsent: p.extraScopes,
       redirectUri: p.redirectUri,
@@ -200,6 +211,14 @@ export class Provider {
       responseMode: ResponseMode.QUERY,
       ...(p.claims ? { claims: p.claims } : {}),
     });
+    // MSAL takes one `resource`; RFC 8707 allows several, one parameter each.
+    const asked = new Set([...p.scopes, ...p.extraScopes].map((s) => s.toLowerCase()));
+    const resources = new Set(
+      this.routeResources.filter((r) => r.scopes.every((s) => asked.has(s))).map((r) => r.resource),
+    );
+    let extra = '';
+    for (const resource of resources) extra += `&resource=${encodeURIComponent(resource)}`;
+    return url + extra;
   }
 
   close(): Promise<void> {

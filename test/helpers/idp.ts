@@ -510,13 +510,13 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
 
     // The resources a scope string names (unknown ones too: the OP then answers invalid_target
     // instead of silently dropping the scope).
-    // Scopes that do not name their resource (resourceScopes) count only where `nameless` says so: at
-    // authorization (so the grant covers them), never to pick a token's aud.
-    const resourcesInScope = (scope: unknown, nameless = false) => [
+    // Scopes that do not name their resource (resourceScopes) never select it: only a `resource`
+    // parameter does, at authorization (RFC 8707 2.1, as Auth0 and glewlwyd) and then per token request.
+    const resourcesInScope = (scope: unknown) => [
       ...new Set(
         String(scope ?? '')
           .split(' ')
-          .map((s) => resourceOf(s) ?? (nameless ? (resourceScopes[s] ?? null) : null))
+          .map(resourceOf)
           .filter((r): r is string => r !== null),
       ),
     ];
@@ -617,8 +617,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
             const params = ctx.oidc?.params;
             // Token requests reach here before scopes are checked: expand .default in place.
             if (params && typeof params.scope === 'string') params.scope = expandDefault(params.scope);
-            const atAuthorization = (ctx.oidc as { route?: string } | undefined)?.route !== 'token';
-            const wanted = resourcesInScope(params?.scope ?? ctx.oidc?.body?.scope, atAuthorization);
+            const wanted = resourcesInScope(params?.scope ?? ctx.oidc?.body?.scope);
             // A resource that only a `resource` parameter selects is never the default aud.
             if (oneOf)
               return oneOf.find((r) => wanted.includes(r)) ?? oneOf.find((r) => !namelessResources.has(r));
@@ -701,6 +700,12 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
           // MSAL never sends prompt=consent, and oidc-provider drops offline_access (so: no refresh
           // token) without it; Entra issues refresh tokens regardless.
           if (!query.prompt && scope.split(' ').includes('offline_access')) query.prompt = 'consent';
+        }
+        // An authorization request naming resources still gets those its scopes name (oidc-provider
+        // would grant only the named ones).
+        if (query.resource !== undefined) {
+          const named = [query.resource].flat().map(String);
+          query.resource = [...new Set([...named, ...resourcesInScope(query.scope)])];
         }
         ctx.query = query;
         // Setting ctx.query rewrites req.url; oidc-provider finds its mount path by locating req.url

@@ -50,6 +50,9 @@ t.test('a route with a resource gets a token whose aud is that resource', async 
   const browser = new Browser({ ca: idp.caPem });
   t.teardown(() => browser.close());
   t.equal((await signIn(browser, `${aw.url}/`, { login: 'ada' })).status, 200, 'signed in');
+  // RFC 8707 2.1: providers like Auth0 and glewlwyd accept on a token request only a resource the
+  // authorization request named (the test IdP too: otherwise the refresh gets invalid_target).
+  t.same(idp.authorizeRequests[0]?.resource, RESOURCE, 'the sign-in named the route’s resource');
 
   const res = await browser.fetch(`${aw.url}/api/orders/1`, { headers: XHR });
   t.equal(res.status, 200, 'the route answered');
