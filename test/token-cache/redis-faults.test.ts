@@ -163,6 +163,35 @@ t.test('frozen (SIGSTOP): commands time out, thaw recovers', async (t) => {
   await w.next('up');
 });
 
+t.test('frozen: one command waits for the timeout, the next fail at once until Redis answers', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const w = watchedStore(t, tokenCacheConfig({ url: redis.url }));
+  await w.next('up');
+  await w.store.set('k', Buffer.from('v'), 60);
+
+  redis.freeze();
+  t.teardown(() => redis.thaw());
+  await t.rejects(w.store.get('k'), StoreUnavailableError);
+  t.equal(w.store.metrics.timeouts, 1, 'the first command timed out');
+  t.same(w.statuses, ['up', 'down'], "'down' reported at that timeout, not only when the socket is dropped");
+  const ops: [string, () => Promise<unknown>][] = [
+    ['get', () => w.store.get('k')],
+    ['set', () => w.store.set('k', Buffer.from('v2'), 60)],
+    ['del', () => w.store.del('k')],
+    ['tryLock', () => w.store.tryLock('k', 1000)],
+    ['waitUnlocked', () => w.store.waitUnlocked('k', 1000)],
+    ['ping', () => w.store.ping()],
+  ];
+  for (const [what, op] of ops) await t.rejects(op(), StoreUnavailableError, `${what} fails`);
+  t.equal(w.store.metrics.timeouts, 1, 'without waiting for another timeout');
+
+  redis.thaw();
+  await w.next('up');
+  t.pass("'up' once Redis answers again");
+  t.same(await w.store.get('k'), Buffer.from('v'), 'works again, no write got through while down');
+});
+
 t.test('close() returns promptly even when the server is frozen', async (t) => {
   const redis = await startRedis();
   t.teardown(() => redis.stop());
