@@ -8,6 +8,7 @@ import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { captureLogger } from '../proxy/proxy-app.js';
 
 const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
 const RESOURCE = 'https://orders.example';
@@ -22,9 +23,11 @@ t.test('a route with a resource gets a token whose aud is that resource', async 
   t.teardown(() => upstream.close());
   const orders = await startApi(idp, { audience: RESOURCE, scope: 'orders.read' });
   t.teardown(() => orders.close());
+  const { logger, lines } = captureLogger('warn');
   const aw = await startApp({
     idp,
     upstreamUrl: upstream.url,
+    logger,
     overrides: {
       routes: [
         {
@@ -47,6 +50,14 @@ t.test('a route with a resource gets a token whose aud is that resource', async 
     },
   });
   t.teardown(() => aw.close());
+  t.ok(
+    lines.some((l) => /routes orders and noresource share scope orders\.read/.test(String(l.msg))),
+    'a start-up warning: two resources for one scope share a cache entry',
+  );
+  t.notOk(
+    lines.some((l) => /apporders/.test(String(l.msg))),
+    'none for an app-token route (its own client)',
+  );
   const browser = new Browser({ ca: idp.caPem });
   t.teardown(() => browser.close());
   t.equal((await signIn(browser, `${aw.url}/`, { login: 'ada' })).status, 200, 'signed in');
