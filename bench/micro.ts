@@ -92,15 +92,18 @@ export async function runMicro(): Promise<number> {
 
   const logger = pino({ level: 'silent' });
   const store = new MemoryStore({ maxEntries: 100_000 });
-  const tokens = new TokenService({} as never, store, null, config.tokenCache, logger);
+  // l1Ttl an hour: the seeded entries must outlive the run (the default 30 s would not).
+  const tokens = new TokenService({} as never, store, null, { ...config.tokenCache, l1Ttl: 3600 }, logger);
   const scopes = ['api://bench/read'];
   const key = scopesKey(scopes);
-  const expiresOn = new Date(Date.now() + 3_600_000);
+  const expiresOn = Date.now() + 3_600_000;
+  const renewAt = expiresOn - 300_000;
   // Seed the L1 as a store read would (remember() is private: the cast reaches it for the bench).
   const seed = tokens as unknown as { remember(id: string, k: string, r: unknown, s: string): unknown };
   for (let i = 0; i < 10_000; i++)
-    seed.remember(`u${i}.${acc.homeAccountId}`, key, { accessToken: fakeJwt(), expiresOn }, 'store');
-  seed.remember(acc.homeAccountId, key, { accessToken: fakeJwt(), expiresOn }, 'store');
+    seed.remember(`u${i}.${acc.homeAccountId}`, key, { accessToken: fakeJwt(), expiresOn, renewAt }, 'store');
+  seed.remember(acc.homeAccountId, key, { accessToken: fakeJwt(), expiresOn, renewAt }, 'store');
+  if (tokens.peek(acc, key) === undefined) throw new Error('the L1 seed did not take');
 
   const claims = {
     sub: 'bench-user',

@@ -32,7 +32,8 @@ export async function bytesPerSession(config: Config, n: number): Promise<number
     identityHeaders(r.c, config.upstream.identityHeaders, 'idp'),
   );
   const key = scopesKey(['api://bench/read']);
-  const expiresOn = new Date(Date.now() + 3_600_000);
+  const expiresOn = Date.now() + 3_600_000;
+  const renewAt = expiresOn - 300_000;
   const seed = tokens as unknown as { remember(id: string, k: string, r: unknown, s: string): unknown };
   for (let i = 0; i < n; i++) {
     const login = `user-${i}`;
@@ -46,7 +47,7 @@ export async function bytesPerSession(config: Config, n: number): Promise<number
     };
     await store.set(`acct:${id}`, Buffer.from(msalPartition(id, fakeJwt())), 3600);
     await records.create(randomBytes(24).toString('base64url'), { a: id, c: claims, h: fakeJwt() }, 3600);
-    seed.remember(id, key, { accessToken: fakeJwt(), expiresOn }, 'store');
+    seed.remember(id, key, { accessToken: fakeJwt(), expiresOn, renewAt }, 'store');
   }
   gc();
   gc();
