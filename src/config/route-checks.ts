@@ -1,10 +1,7 @@
 // Cross-field rules for routes[] that guard credentials: the app token on public paths, forwarded headers and cookies.
 import { neverForwarded } from '../proxy/headers.js';
+import { routePrefix as prefixOf, underPrefix as under } from './paths.js';
 import type { Config } from './schema.js';
-
-/** A route or public prefix in canonical form: no trailing "/" or "*" ('' is the root). */
-const prefixOf = (p: string) => p.replace(/\*$/, '').replace(/\/+$/, '');
-const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
 
 /**
  * A publicRoutes entry that reaches a `token: app` route would hand the application's own token to

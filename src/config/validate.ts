@@ -2,6 +2,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import { ConfigError } from '../errors.js';
+import { deepFreeze } from './freeze.js';
+import { routePrefix, trimSlash, underPrefix } from './paths.js';
 import { appTokenPublicRules, routeForwardRules } from './route-checks.js';
 import { type Config, ConfigSchema } from './schema.js';
 
@@ -295,17 +297,4 @@ function routeRules(c: Config): string[] {
       problems.push(`routes[${i}].target: must not carry a query or fragment`);
   });
   return problems;
-}
-
-const trimSlash = (p: string) => p.replace(/\/+$/, '');
-/** A route's prefix in canonical form: no trailing "/" or "*". */
-export const routePrefix = (p: string) => trimSlash(p.replace(/\*$/, ''));
-const underPrefix = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
-
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object') {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
 }

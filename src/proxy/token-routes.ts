@@ -9,7 +9,7 @@
 // grant signs the user out; a provider outage answers 503 and keeps the session.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config, RouteConfig } from '../config/schema.js';
-import { routePrefix } from '../config/validate.js';
+import { routePrefix } from '../config/paths.js';
 import type { CookieNames } from '../session/cookie.js';
 import type { SessionRecords } from '../session/records.js';
 import { InteractionRequired } from '../tokens/errors.js';

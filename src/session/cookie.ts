@@ -5,8 +5,9 @@
 import secureSession from '@fastify/secure-session';
 import type { FastifyInstance } from 'fastify';
 import { LRUCache } from 'lru-cache';
+import { deepFreeze } from '../config/freeze.js';
 import type { Config } from '../config/schema.js';
-import type { AccountRef } from '../tokens/token-service.js';
+import type { AccountRef } from '../token-cache/store.js';
 
 export interface SessionData {
   /** Session id: the server-side record's key. */
@@ -116,10 +117,4 @@ function cacheDecodes(app: FastifyInstance, expirySeconds: number): void {
     }
     return session;
   };
-}
-
-function deepFreeze(value: unknown): void {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
-  for (const v of Object.values(value)) deepFreeze(v);
-  Object.freeze(value);
 }
