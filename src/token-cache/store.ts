@@ -3,6 +3,18 @@ import { TokenStoreUnavailableError } from '../errors.js';
 
 export type StoreStatus = 'up' | 'down';
 
+/**
+ * The account a session's tokens belong to: the minimal MSAL AccountInfo kept in the session cookie
+ * (saves an account lookup per acquisition). Its homeAccountId names the account's partition here.
+ */
+export interface AccountRef {
+  homeAccountId: string;
+  environment: string;
+  tenantId: string;
+  username: string;
+  localAccountId: string;
+}
+
 export interface Store {
   readonly kind: 'memory' | 'redis';
   readonly metrics: StoreMetrics;

@@ -20,19 +20,10 @@ import type { Logger } from 'pino';
 import type { TokenCacheConfig } from '../config/schema.js';
 import { ProviderConfigError, ProviderUnavailableError } from '../errors.js';
 import type { Sealer } from '../token-cache/crypto.js';
-import type { Store } from '../token-cache/store.js';
+import type { AccountRef, Store } from '../token-cache/store.js';
 import { InteractionRequired, translateMsalError } from './errors.js';
 import { adoptOrphans, type FreshToken, freshToken, renewalPoint, wellFormedToken } from './partition.js';
 import type { Provider } from './provider.js';
-
-/** The minimal MSAL AccountInfo kept in the session cookie (saves an account lookup per acquisition). */
-export interface AccountRef {
-  homeAccountId: string;
-  environment: string;
-  tenantId: string;
-  username: string;
-  localAccountId: string;
-}
 
 export interface AcquiredToken {
   accessToken: string;
