@@ -1,0 +1,28 @@
+// session: the encrypted session cookie (name, keys, lifetimes).
+import { Type } from '@sinclair/typebox';
+import { Key32, Seconds, secret, strict } from './fields.js';
+
+export const Session = strict(
+  {
+    cookieName: Type.String({
+      default: 'authward',
+      pattern: '^[A-Za-z0-9_-]+$',
+      description: 'Session cookie name; prefixed with `__Host-` when publicUrl is https.',
+    }),
+    ...secret(
+      'keys',
+      Type.Array(Key32, {
+        minItems: 1,
+        description: 'Session keys: the first encrypts, all decrypt. Generate with `authward keygen`.',
+      }),
+    ),
+    lifetime: Seconds('Absolute session lifetime.', 8 * 3600),
+    idleTimeout: Seconds('Idle timeout: a session unused for this long ends.', 3600),
+    revocationCheckInterval: Seconds(
+      'How long a replica may trust a session record before rechecking it.',
+      30,
+      300,
+    ),
+  },
+  'The encrypted session cookie.',
+);
