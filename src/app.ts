@@ -9,10 +9,10 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
-import { multiTenantWarning } from './auth/authorize.js';
 import { identityHeaders } from './auth/claims.js';
 import { authPlugin } from './auth/plugin.js';
 import type { Config } from './config/schema.js';
+import { configWarnings } from './config/warnings.js';
 import { BadRequestError, MethodNotAllowedError, TooManyHeadersError } from './errors.js';
 import { healthPlugin } from './health/plugin.js';
 import { Readiness } from './health/readiness.js';
@@ -123,15 +123,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Parts the stages share: token store, provider, tokens, session records.
   const store = deps.store ?? createStore(config.tokenCache, logger);
   store.onStatus((status, detail) => readiness.setDependency('tokenStore', status, detail));
-  if (store.kind === 'memory')
-    logger.warn({ event: 'config' }, 'tokenCache.type is memory: run a single replica');
+  for (const warning of configWarnings(config)) logger.warn({ event: 'config' }, warning);
   const sealer = sealerFromConfig(config.tokenCache);
   const provider = new Provider(config.identity, logger);
   // The provider refusing this application (invalid_client) is a configuration error: not ready until fixed.
   provider.onMisconfigured(() => readiness.require('identity provider accepts this application'));
   provider.setRouteResources(config.routes);
-  const tenantRisk = multiTenantWarning(config, provider.authority);
-  if (tenantRisk) logger.warn({ event: 'config' }, tenantRisk);
   const tokens = new TokenService(provider, store, sealer, config.tokenCache, logger);
   const idp = config.identity.protocol === 'aad' ? 'aad' : new URL(provider.authority).host;
   const records = new SessionRecords(store, sealer, config.session.revocationCheckInterval, (r) =>

@@ -55,16 +55,3 @@ export function authorizer(cfg: Config['authorization']): Authorizer {
     return !rule || rule.check(claims);
   };
 }
-
-/**
- * aad with a multi-tenant authority (`common`, `organizations`) and no tenant restriction: users of
- * every Entra tenant can sign in, and anyone can create a tenant. A warning at start, not an error:
- * a public multi-tenant app may mean exactly that.
- */
-export function multiTenantWarning(cfg: Config, authority: string): string | undefined {
-  if (cfg.identity.protocol !== 'aad') return undefined;
-  const tenant = new URL(authority).pathname.split('/').find(Boolean)?.toLowerCase();
-  if (tenant !== 'common' && tenant !== 'organizations') return undefined;
-  if (cfg.identity.allowedTenants || cfg.authorization.allowedTenants) return undefined;
-  return `identity authority is multi-tenant (${tenant}) and no tenant is required: users of any Entra tenant can sign in (anyone can create a tenant); set identity.allowedTenants or authorization.allowedTenants`;
-}

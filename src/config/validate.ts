@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.js';
 import { deepFreeze } from './freeze.js';
 import { crossFieldProblems } from './rules/index.js';
 import { type Config, ConfigSchema } from './schema.js';
+import { configWarnings } from './warnings.js';
 
 const FORMATS: Record<string, { test: (s: string) => boolean; expected: string }> = {
   'http-url': { test: (s) => isUrl(s, ['http:', 'https:']), expected: 'an absolute http(s) URL' },
@@ -51,6 +52,12 @@ const SECRET_KEYS = new Set<string>();
     if (s.items) collect(s.items as TSchema);
   }
 })(ConfigSchema);
+
+/** A validated, frozen config and the start-up warnings it earns (config/warnings.ts). */
+export function checkConfig(raw: unknown): { config: Config; warnings: readonly string[] } {
+  const config = validateConfig(raw);
+  return { config, warnings: configWarnings(config) };
+}
 
 export function validateConfig(raw: unknown): Config {
   const value = structuredClone(raw);
