@@ -8,8 +8,8 @@
 // send a browser to sign in for exactly what is missing (an XHR gets 401 JSON it can follow); a dead
 // grant signs the user out; a provider outage answers 503 and keeps the session.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Config, RouteConfig } from '../config/schema.js';
 import { routePrefix } from '../config/paths.js';
+import type { Config, RouteConfig } from '../config/schema.js';
 import type { CookieNames } from '../session/cookie.js';
 import type { SessionRecords } from '../session/records.js';
 import { InteractionRequired } from '../tokens/errors.js';
