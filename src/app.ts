@@ -13,7 +13,7 @@ import { identityHeaders } from './auth/claims.js';
 import { authPlugin } from './auth/plugin.js';
 import type { Config } from './config/schema.js';
 import { configWarnings } from './config/warnings.js';
-import { BadRequestError, MethodNotAllowedError, TooManyHeadersError } from './errors.js';
+import { BadRequestError, MethodNotAllowedError, NotFoundError, TooManyHeadersError } from './errors.js';
 import { healthPlugin } from './health/plugin.js';
 import { Readiness } from './health/readiness.js';
 import { createLogger, lazyChildLogger } from './logger.js';
@@ -106,7 +106,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     done(refused);
   });
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, 404, 'not_found', 'not found'));
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, new NotFoundError()));
   // Every answer authward writes itself carries the own-page headers (errors and redirects set them
   // where they are made; this covers probes and anything added later). An answer given before the body
   // was read closes the connection: draining an unwanted upload would read it all (Node does so for

@@ -1,4 +1,8 @@
 // The error catalogue: every error authward answers with, its code and HTTP status.
+//
+// The code names the kind a client sees (`AW_SIGN_IN_FAILED` answers `"error": "sign_in_failed"`); a kind
+// may have several entries when its message or status differs (sign-in failed 400 vs refused 403).
+// Errors that are answered where they are made, never thrown, skip the stack trace (nobody reads it).
 import createError from '@fastify/error';
 
 /** A config problem list; the CLI prints each line and exits 1. Never carries a stack trace to the user. */
@@ -9,15 +13,47 @@ export class ConfigError extends Error {
   }
 }
 
+/** createError for an answer made in place (sendError), not thrown: no stack trace to capture. */
+const answered = <A extends unknown[] = []>(code: string, message: string, status: number) =>
+  createError<A>(code, message, status, Error, false);
+
 export const BadRequestError = createError<[string]>('AW_BAD_REQUEST', '%s', 400);
-export const UnauthenticatedError = createError('AW_UNAUTHENTICATED', 'sign-in required', 401);
-export const ForbiddenError = createError('AW_FORBIDDEN', 'you are signed in but not allowed here', 403);
-export const UpstreamUnavailableError = createError('AW_UPSTREAM_UNAVAILABLE', 'upstream unavailable', 502);
-export const UpstreamTimeoutError = createError(
-  'AW_UPSTREAM_TIMEOUT',
-  'upstream did not answer in time',
-  504,
+/** No (valid) session on a request that is not a navigation. */
+export const UnauthenticatedError = answered('AW_UNAUTHENTICATED', 'sign-in required', 401);
+/** A route needs consent or a claims challenge the session does not have. */
+export const InteractionRequiredError = answered(
+  'AW_INTERACTION_REQUIRED',
+  'sign-in or consent required for this API',
+  401,
 );
+export const ForbiddenError = answered('AW_FORBIDDEN', 'you are signed in but not allowed here', 403);
+export const CrossSiteSignOutError = answered('AW_FORBIDDEN', 'cross-site sign-out refused', 403);
+export const CrossOriginError = createError(
+  'AW_CROSS_ORIGIN',
+  'cross-origin WebSocket connections are refused',
+  403,
+);
+/** The callback could not complete a sign-in (message says why, in words safe to show). */
+export const SignInFailedError = answered<[string]>('AW_SIGN_IN_FAILED', '%s', 400);
+/** The provider or the tenant rules refused this user: same kind, 403. */
+export const SignInRefusedError = answered<[string]>('AW_SIGN_IN_FAILED', '%s', 403);
+export const NotFoundError = answered('AW_NOT_FOUND', 'not found', 404);
+export const MethodNotAllowedError = createError<[string]>('AW_METHOD_NOT_ALLOWED', '%s is not allowed', 405);
+export const PayloadTooLargeError = createError('AW_PAYLOAD_TOO_LARGE', 'request body too large', 413);
+export const TooManyHeadersError = createError('AW_TOO_MANY_HEADERS', 'too many request headers', 431);
+/** The client went away before the upstream answered: nobody to answer (499 is nginx's code for it). */
+export const ClientGoneError = createError(
+  'AW_CLIENT_GONE',
+  'the client closed the connection before the upstream answered',
+  499,
+);
+/** The provider refused this application itself (invalid_client, unauthorized_client): no retry will help. */
+export const ProviderConfigError = createError(
+  'AW_PROVIDER_CONFIG',
+  'sign-in is misconfigured: the identity provider refused this application; an administrator must fix it',
+  500,
+);
+export const UpstreamUnavailableError = createError('AW_UPSTREAM_UNAVAILABLE', 'upstream unavailable', 502);
 export const TokenStoreUnavailableError = createError(
   'AW_TOKEN_STORE_UNAVAILABLE',
   'token store unavailable, try again shortly',
@@ -28,18 +64,10 @@ export const ProviderUnavailableError = createError(
   'identity provider unavailable, try again shortly',
   503,
 );
-/** The provider refused this application itself (invalid_client, unauthorized_client): no retry will help. */
-export const ProviderConfigError = createError(
-  'AW_PROVIDER_CONFIG',
-  'sign-in is misconfigured: the identity provider refused this application; an administrator must fix it',
-  500,
+export const UpstreamTimeoutError = createError(
+  'AW_UPSTREAM_TIMEOUT',
+  'upstream did not answer in time',
+  504,
 );
-export const NotReadyError = createError('AW_NOT_READY', 'authward is starting, try again shortly', 503);
-export const MethodNotAllowedError = createError<[string]>('AW_METHOD_NOT_ALLOWED', '%s is not allowed', 405);
-export const PayloadTooLargeError = createError('AW_PAYLOAD_TOO_LARGE', 'request body too large', 413);
-export const TooManyHeadersError = createError('AW_TOO_MANY_HEADERS', 'too many request headers', 431);
-export const CrossOriginError = createError(
-  'AW_CROSS_ORIGIN',
-  'cross-origin WebSocket connections are refused',
-  403,
-);
+/** A browser that keeps coming back without its session: the next sign-in is not started (sign-in-loop.ts). */
+export const SignInLoopError = answered('AW_SIGN_IN_LOOP', 'sign-in loop stopped', 508);

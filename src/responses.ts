@@ -10,7 +10,8 @@ export function wantsHtml(request: FastifyRequest): boolean {
   return typeof accept === 'string' && accept.includes('text/html');
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** The one HTML escaper: every text authward puts in a page it renders goes through it. */
+export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Security headers for every page authward itself renders. */
 export const OWN_PAGE_HEADERS = {
@@ -21,15 +22,31 @@ export const OWN_PAGE_HEADERS = {
   'x-frame-options': 'DENY',
 };
 
-/** An error answer: a small page for browsers, JSON otherwise; `hints` are paragraphs (escaped) / a list. */
+/**
+ * Answers a catalogue error (src/errors.ts): its status, `error` from its code, its message. `extra` adds
+ * JSON fields (a login URL); `hints` are paragraphs on the page (escaped) and a list in JSON.
+ */
 export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  err: FastifyError,
+  extra: Record<string, unknown> = {},
+  hints: readonly string[] = [],
+) {
+  return answer(request, reply, err.statusCode ?? 500, wireCode(err.code), err.message, extra, hints);
+}
+
+/** `AW_SIGN_IN_FAILED` -> `sign_in_failed`: what API callers match on. */
+const wireCode = (code: string) => code.slice(3).toLowerCase();
+
+function answer(
   request: FastifyRequest,
   reply: FastifyReply,
   status: number,
   error: string,
   message: string,
-  extra: Record<string, unknown> = {},
-  hints: readonly string[] = [],
+  extra: Record<string, unknown>,
+  hints: readonly string[],
 ) {
   reply.code(status).headers(OWN_PAGE_HEADERS);
   if (wantsHtml(request)) {
@@ -57,6 +74,6 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   // Our catalogue's messages are safe to show; anything else at 5xx gets a generic one.
   const ours = typeof err.code === 'string' && err.code.startsWith('AW_');
   const message = ours || status < 500 ? err.message : 'internal error';
-  const code = ours ? err.code.slice(3).toLowerCase() : status < 500 ? 'bad_request' : 'internal_error';
-  return sendError(request, reply, status, code, message);
+  const code = ours ? wireCode(err.code) : status < 500 ? 'bad_request' : 'internal_error';
+  return answer(request, reply, status, code, message, {}, []);
 }

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { JWTPayload } from 'jose';
 import type { Config } from '../config/schema.js';
-import { CrossOriginError } from '../errors.js';
+import { CrossOriginError, ForbiddenError } from '../errors.js';
 import { sendError } from '../responses.js';
 import type { CookieNames, SessionData } from '../session/cookie.js';
 import type { CachedRecord, SessionRecords } from '../session/records.js';
@@ -20,6 +20,7 @@ import { authorizer } from './authorize.js';
 import { authEndpoints } from './endpoints.js';
 import { LoginTransactions } from './login-tx.js';
 import { publicMatcher } from './public-routes.js';
+import { sessionIsLive } from './session-live.js';
 import { type SignInFlow, signInFlow } from './sign-in.js';
 import { SignInLoop } from './sign-in-loop.js';
 import { LiveSockets } from './websockets.js';
@@ -84,7 +85,7 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
   ): Error | undefined => {
     if (authorize && !authorize(record.record.c, request.canonicalPath)) {
       request.log.info({ event: 'access_denied', path: request.canonicalPath }, 'authorization rules deny');
-      sendError(request, reply, 403, 'forbidden', 'you are signed in but not allowed here');
+      sendError(request, reply, new ForbiddenError());
       return undefined;
     }
     if ((request.raw as { upgrade?: boolean }).upgrade === true) {
@@ -111,7 +112,7 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
     if (isPublic(request.method, request.canonicalPath)) return done();
     const s = request.session.get('d');
     const t = Date.now() / 1000;
-    if (!s || s.exp <= t || t - s.seen > idle) {
+    if (!sessionIsLive(s, t, idle)) {
       if (s) request.session.delete();
       return signIn(request, reply, done);
     }

@@ -8,6 +8,7 @@
 // commonest loop is a session cookie the browser will not send (publicUrl is https, the browser is on
 // http), and this cookie must survive exactly that. It holds only a count and a time.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SignInLoopError } from '../errors.js';
 import { sendError } from '../responses.js';
 import type { CookieNames } from '../session/cookie.js';
 
@@ -71,7 +72,7 @@ export class SignInLoop {
       'Other causes: several authward replicas with tokenCache.type memory (each knows only its own sessions) or with different session.keys; a browser or proxy that drops cookies.',
       `Wait ${LOOP_WINDOW} seconds before trying again.`,
     );
-    sendError(request, reply, 508, 'sign_in_loop', 'sign-in loop stopped', {}, hints);
+    sendError(request, reply, new SignInLoopError(), {}, hints);
     return true;
   }
 

@@ -1,7 +1,7 @@
 // Starting a sign-in and answering requests that have no (valid) session: 302 for browsers, 401 JSON otherwise.
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ProviderUnavailableError } from '../errors.js';
+import { InteractionRequiredError, ProviderUnavailableError, UnauthenticatedError } from '../errors.js';
 import { OWN_PAGE_HEADERS, sendError, wantsHtml } from '../responses.js';
 import type { Provider } from '../tokens/provider.js';
 import { checkClaims } from './login-params.js';
@@ -61,7 +61,7 @@ export function signInFlow(o: SignInOptions) {
   async function unauthenticated(request: FastifyRequest, reply: FastifyReply) {
     const isNavigation = (request.method === 'GET' || request.method === 'HEAD') && wantsHtml(request);
     if (isNavigation) return start(request, reply, request.url);
-    return sendError(request, reply, 401, 'unauthenticated', 'sign-in required', {
+    return sendError(request, reply, new UnauthenticatedError(), {
       loginUrl: loginUrl(safeReturnTo(request.url, o.origin)),
     });
   }
@@ -76,17 +76,10 @@ export function signInFlow(o: SignInOptions) {
     if (isNavigation) return start(request, reply, request.url, extra);
     const params: Record<string, string> = { scopes: extra.scopes.join(' ') };
     if (extra.claims) params.claims = extra.claims;
-    return sendError(
-      request,
-      reply,
-      401,
-      'interaction_required',
-      'sign-in or consent required for this API',
-      {
-        loginUrl: loginUrl(safeReturnTo(request.url, o.origin), params),
-        ...(extra.claims ? { claims: extra.claims } : {}),
-      },
-    );
+    return sendError(request, reply, new InteractionRequiredError(), {
+      loginUrl: loginUrl(safeReturnTo(request.url, o.origin), params),
+      ...(extra.claims ? { claims: extra.claims } : {}),
+    });
   }
 
   return { start, unauthenticated, interactionRequired, loginUrl };

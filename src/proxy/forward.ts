@@ -6,9 +6,14 @@ import { rootCertificates } from 'node:tls';
 import httpProxy from '@fastify/http-proxy';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type WebSocket from 'ws';
-import { BadRequestError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
+import {
+  BadRequestError,
+  ClientGoneError,
+  UpstreamTimeoutError,
+  UpstreamUnavailableError,
+} from '../errors.js';
 import { type ForwardContext, forwardHeaders, responseHeaders } from './headers.js';
-import { ClientGoneError, upstreamAgent, withClientSocket } from './upstream-agent.js';
+import { upstreamAgent, withClientSocket } from './upstream-agent.js';
 
 export interface ForwardOptions {
   /** Path prefix ('' for the catch-all). Not `prefix`: fastify would apply that to this plugin too. */
@@ -79,7 +84,7 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
         if (cause instanceof ClientGoneError) {
           // Nobody to answer and no upstream to blame: not an upstream error (499 is nginx's code for it).
           reply.log.info({ event: 'client_gone', upstream }, cause.message);
-          return reply.code(499).send();
+          return reply.code(cause.statusCode as number).send();
         }
         const timedOut = (error as { statusCode?: number }).statusCode === 504;
         reply.log.warn(

@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
+import { ClientGoneError } from '../errors.js';
 
 const CLIENT_SOCKET = Symbol('authward.clientSocket');
 
@@ -36,7 +37,7 @@ export interface UpstreamAgent {
  */
 class ClientSignal extends EventEmitter {
   aborted = false;
-  reason: ClientGoneError | undefined;
+  reason: Error | undefined;
   waiting = false;
 }
 const clients = new WeakMap<Socket, ClientSignal>();
@@ -77,13 +78,4 @@ export function upstreamAgent(options: Agent.Options): UpstreamAgent {
     },
     close: () => agent.close(),
   };
-}
-
-/** The reason a request is aborted when its client went away (no upstream is to blame). */
-export class ClientGoneError extends Error {
-  readonly code = 'AW_CLIENT_GONE';
-  constructor() {
-    super('the client closed the connection before the upstream answered');
-    this.name = 'ClientGoneError';
-  }
 }
