@@ -5,6 +5,7 @@
 import secureSession from '@fastify/secure-session';
 import type { FastifyInstance } from 'fastify';
 import { LRUCache } from 'lru-cache';
+import { type DerivedCookieNames, derive } from '../config/derived.js';
 import { deepFreeze } from '../config/freeze.js';
 import type { Config } from '../config/schema.js';
 import type { AccountRef } from '../token-cache/store.js';
@@ -25,16 +26,8 @@ declare module '@fastify/secure-session' {
   }
 }
 
-export interface CookieNames {
-  session: string;
-  txPrefix: string;
-  /** The sign-in loop counter (src/auth/sign-in-loop.ts): never `__Host-`/Secure, see there. */
-  loop: string;
-  /** A pending sign-out's state and return target (src/auth/logout-return.ts). */
-  logout: string;
-  secure: boolean;
-  isOwn: (name: string) => boolean;
-}
+/** authward's own cookie names, derived once from the config (config/derived.ts says which is which). */
+export type CookieNames = DerivedCookieNames;
 
 /**
  * How authward's own sealed cookies (`<base64>;<base64>`) are written: only the `;` escaped (the default
@@ -43,21 +36,7 @@ export interface CookieNames {
  */
 export const encodeSealed = (value: string) => value.replaceAll(';', '%3B');
 
-export function cookieNames(config: Config): CookieNames {
-  const secure = new URL(config.publicUrl).protocol === 'https:';
-  const base = `${secure ? '__Host-' : ''}${config.session.cookieName}`;
-  const txPrefix = `${base}-tx-`;
-  const loop = `${config.session.cookieName}-loop`;
-  const logout = `${base}-logout`;
-  return {
-    session: base,
-    txPrefix,
-    loop,
-    logout,
-    secure,
-    isOwn: (n) => n === base || n.startsWith(txPrefix) || n === loop || n === logout,
-  };
-}
+export const cookieNames = (config: Config): CookieNames => derive(config).cookies;
 
 export async function sessionCookiePlugin(app: FastifyInstance, config: Config, names: CookieNames) {
   await app.register(secureSession, {
