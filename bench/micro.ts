@@ -18,7 +18,8 @@ import { cookieNames, sessionCookiePlugin } from '../src/session/cookie.js';
 import { SessionRecords } from '../src/session/records.js';
 import { Sealer } from '../src/token-cache/crypto.js';
 import { MemoryStore } from '../src/token-cache/memory-store.js';
-import { hasFreshToken, scopesKey, TokenService } from '../src/tokens/token-service.js';
+import { freshToken } from '../src/tokens/partition.js';
+import { scopesKey, TokenService } from '../src/tokens/token-service.js';
 import { newKey, testConfig } from '../test/helpers/config.js';
 import { fakeJwt, msalPartition, wrkHeaders } from './lib/micro-inputs.js';
 import { bytesPerSession } from './lib/micro-memory.js';
@@ -172,7 +173,10 @@ export async function runMicro(): Promise<number> {
     ['records cache get: SessionRecords.get (awaited)', () => records.get(data.sid), true],
     ['--- per L1 miss (scenario 8) ---', () => 0],
     ['Sealer.open partition', () => sealer.open(sealed, `acct:${acc.homeAccountId}`)],
-    ['hasFreshToken (JSON.parse partition)', () => hasFreshToken(partition, acc.homeAccountId, scopes)],
+    [
+      'freshToken (JSON.parse partition)',
+      () => freshToken(partition, acc.homeAccountId, scopes, undefined, config.tokenCache.renewWindow),
+    ],
     ['--- per record load (each revocationCheckInterval) ---', () => 0],
     ['identityHeaders', () => identityHeaders(claims, config.upstream.identityHeaders, 'idp')],
   ];

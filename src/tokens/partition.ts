@@ -1,6 +1,8 @@
-// Reading and repairing one account's MSAL cache partition (serialized JSON), independent of the issuer's shape.
+// One account's MSAL cache partition (serialized JSON): MSAL's view of it, its fresh tokens, its repair.
 //
-// Rules enforced:
+// The one place that reads MSAL's cache format, whatever the issuer's shape. Rules enforced:
+// - MSAL sees exactly one partition per client (the plugin below): it starts from that account's JSON
+//   (nothing at sign-in) and its writes are captured for that account only;
 // - a fresh access token is found by account, scopes and resource only: MSAL's own lookup also keys
 //   by realm, which it derives inconsistently for issuers with 2+ path segments and no tid/tfp/acr
 //   claim (stored under the first path segment, looked up under the last), so every lookup missed;
@@ -9,6 +11,7 @@
 // - a token that is not a well-formed bearer token (RFC 6750 b64token) is never served;
 // - entries filed under another home_account_id (MSAL uses "" for a refresh response with neither
 //   id_token nor client_info) belong to the partition's account: a partition holds one account.
+import type { ICachePlugin } from '@azure/msal-node';
 
 const MSAL_RENEWAL_S = 300; // MSAL's fixed renewal window, the most we ever use
 const MIN_WINDOW_S = 5;
@@ -112,4 +115,16 @@ export function adoptOrphans(json: string, homeAccountId: string): string {
     }
   }
   return moved ? JSON.stringify(cache) : json;
+}
+
+/** MSAL's cache for one client: starts from `json` (nothing at sign-in), hands every change to `save`. */
+export function partitionPlugin(json: string | undefined, save: (json: string) => void): ICachePlugin {
+  return {
+    beforeCacheAccess: async (ctx) => {
+      if (json !== undefined) ctx.tokenCache.deserialize(json);
+    },
+    afterCacheAccess: async (ctx) => {
+      if (ctx.cacheHasChanged) save(ctx.tokenCache.serialize());
+    },
+  };
 }
