@@ -3,7 +3,7 @@
 // Bounded by construction, whatever the order of requests: a browser holds at most SLOTS transactions,
 // in cookies with fixed names (`<session>-tx-0` .. `-2`), each at most MAX_COOKIE bytes (name=value,
 // written by encodeSealed so the size is exact): 7.5 KB of Cookie header in all, under half of Node's
-// 16 KB header limit; a return target of up to about 1,580 characters still fits whole, a longer one
+// 16 KB header limit; a return target of up to about 1,570 characters still fits whole, a longer one
 // keeps its path. (Before, each login had a cookie of its own and the limit counted only the cookies a
 // request sent back, so logins started in parallel piled up past 16 KB and every request got 431 for
 // ten minutes: issue 11.) A new login takes a slot its request shows free (absent, expired, unreadable),
@@ -25,8 +25,11 @@ export interface LoginTx {
   /** Extra scopes consented in this login (incremental consent), and a claims challenge if any. */
   scopes: string[];
   claims?: string;
-  /** Started at: epoch milliseconds (the oldest slot is reused first). */
-  t: number;
+  /**
+   * Started at: epoch milliseconds (the oldest slot is reused first). Named `t` before issue 13: such a
+   * cookie now reads as expired (no finite startedAt), so its login asks to start again.
+   */
+  startedAt: number;
 }
 
 export const TX_TTL = 600;
@@ -52,10 +55,19 @@ export class LoginTransactions {
    * target too long for the cookie keeps only its path (then "/"); parameters that do not fit even so
    * are a 400 (scopes are configured ones and claims are capped, so only an extreme config gets there).
    */
-  begin(request: FastifyRequest, reply: FastifyReply, tx: Omit<LoginTx, 'state' | 'nonce' | 't'>): LoginTx {
+  begin(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    tx: Omit<LoginTx, 'state' | 'nonce' | 'startedAt'>,
+  ): LoginTx {
     const slot = this.pickSlot(request, reply);
     const name = this.slotNames[slot] as string;
-    const base = { ...tx, state: `${slot}${rand(9).slice(1)}.${rand(24)}`, nonce: rand(24), t: Date.now() };
+    const base = {
+      ...tx,
+      state: `${slot}${rand(9).slice(1)}.${rand(24)}`,
+      nonce: rand(24),
+      startedAt: Date.now(),
+    };
     const path = tx.returnTo.replace(/[?#][\s\S]*$/, '');
     for (const returnTo of new Set([tx.returnTo, path, '/'])) {
       const full: LoginTx = { ...base, returnTo };
@@ -93,7 +105,7 @@ export class LoginTransactions {
   restore(request: FastifyRequest, reply: FastifyReply, tx: LoginTx): void {
     const name = this.slotNames[Number(tx.state[0])];
     const value = name && request.cookies?.[name];
-    const left = Math.floor(TX_TTL - (Date.now() - tx.t) / 1000);
+    const left = Math.floor(TX_TTL - (Date.now() - tx.startedAt) / 1000);
     if (name && value && left > 0) reply.setCookie(name, value, this.cookieOptions(left));
   }
 
@@ -106,7 +118,7 @@ export class LoginTransactions {
     }
     const ages = this.slotNames.map((n) => {
       const tx = this.read(cookies[n]);
-      return tx && !this.expired(tx) ? tx.t : -1;
+      return tx && !this.expired(tx) ? tx.startedAt : -1;
     });
     const free = ages.flatMap((t, i) => (t < 0 ? [i] : []));
     if (free.length > 0) return free[randomInt(free.length)] as number;
@@ -114,7 +126,7 @@ export class LoginTransactions {
   }
 
   private expired(tx: LoginTx): boolean {
-    return !Number.isFinite(tx.t) || Date.now() - tx.t > TX_TTL * 1000;
+    return !Number.isFinite(tx.startedAt) || Date.now() - tx.startedAt > TX_TTL * 1000;
   }
 
   private read(value: string | undefined): LoginTx | null {

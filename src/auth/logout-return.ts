@@ -21,7 +21,8 @@ const MAX_COOKIE = 1000;
 interface PendingLogout {
   state: string;
   to: string;
-  t: number;
+  /** Epoch milliseconds. Named `t` before issue 13: such a cookie is now never fresh (no return, the page). */
+  startedAt: number;
 }
 
 declare module '@fastify/secure-session' {
@@ -42,7 +43,7 @@ export class LogoutReturn {
     const state = randomBytes(32).toString('base64url');
     const path = target.replace(/[?#][\s\S]*$/, '');
     for (const to of new Set([target, path, '/'])) {
-      const pending: PendingLogout = { state, to, t: Date.now() };
+      const pending: PendingLogout = { state, to, startedAt: Date.now() };
       const value = this.app.encodeSecureSession(this.app.createSecureSession({ lo: pending }));
       if (this.names.logout.length + 1 + encodeSealed(value).length > MAX_COOKIE && to !== '/') continue;
       reply.setCookie(this.names.logout, value, this.options(TTL));
@@ -57,7 +58,7 @@ export class LogoutReturn {
     if (value !== undefined) reply.setCookie(this.names.logout, '', this.options(0)); // used once
     const pending = value ? this.app.decodeSecureSession(value)?.get('lo') : undefined;
     const state = (request.query as Record<string, unknown>).state;
-    const fresh = pending && Date.now() - pending.t <= TTL * 1000;
+    const fresh = pending && Date.now() - pending.startedAt <= TTL * 1000;
     const trusted =
       fresh && (state === undefined || (typeof state === 'string' && same(state, pending.state)));
     if (trusted) {

@@ -15,10 +15,11 @@ import type { CookieNames } from '../session/cookie.js';
 export const LOOP_LIMIT = 3;
 export const LOOP_WINDOW = 60;
 
+/** Named `{n, t}` before issue 13: such a cookie now fails the shape check and counts as absent. */
 interface LoopState {
   /** Successful callbacks in this streak, and when the streak started (epoch seconds). */
-  n: number;
-  t: number;
+  count: number;
+  startedAt: number;
 }
 
 declare module '@fastify/secure-session' {
@@ -42,7 +43,10 @@ export class SignInLoop {
   signedIn(request: FastifyRequest, reply: FastifyReply): void {
     const now = Math.floor(Date.now() / 1000);
     const prev = this.read(request);
-    const state = prev && now - prev.t < LOOP_WINDOW ? { n: prev.n + 1, t: prev.t } : { n: 1, t: now };
+    const state: LoopState =
+      prev && now - prev.startedAt < LOOP_WINDOW
+        ? { count: prev.count + 1, startedAt: prev.startedAt }
+        : { count: 1, startedAt: now };
     const value = this.app.encodeSecureSession(this.app.createSecureSession({ loop: state }));
     reply.setCookie(this.names.loop, value, this.options(LOOP_WINDOW));
   }
@@ -57,11 +61,11 @@ export class SignInLoop {
   stop(request: FastifyRequest, reply: FastifyReply): boolean {
     const state = this.read(request);
     const now = Math.floor(Date.now() / 1000);
-    if (!state || state.n < LOOP_LIMIT || now - state.t >= LOOP_WINDOW) return false;
+    if (!state || state.count < LOOP_LIMIT || now - state.startedAt >= LOOP_WINDOW) return false;
     const seen = `${request.protocol}://${request.host}`;
-    request.log.warn({ event: 'sign_in_loop', signIns: state.n, seen }, 'sign-in loop stopped');
+    request.log.warn({ event: 'sign_in_loop', signIns: state.count, seen }, 'sign-in loop stopped');
     const hints = [
-      `This browser signed in ${state.n} times in the last ${LOOP_WINDOW} seconds, and each time came back without its session cookie.`,
+      `This browser signed in ${state.count} times in the last ${LOOP_WINDOW} seconds, and each time came back without its session cookie.`,
     ];
     if (seen !== this.origin) {
       hints.push(
@@ -80,7 +84,7 @@ export class SignInLoop {
     const value = request.cookies?.[this.names.loop];
     if (!value) return null;
     const state = this.app.decodeSecureSession(value)?.get('loop');
-    return state && Number.isInteger(state.n) && Number.isInteger(state.t) ? state : null;
+    return state && Number.isInteger(state.count) && Number.isInteger(state.startedAt) ? state : null;
   }
 
   private options(maxAge: number) {
