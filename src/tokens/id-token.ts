@@ -8,9 +8,9 @@
 import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
 import type { Logger } from 'pino';
 import type { IdentityConfig } from '../config/schema.js';
+import type { Discovery } from './discovery.js';
 import { describeKid, providerKeys } from './jwks.js';
 import type { ProviderHttp } from './network.js';
-import type { Discovery } from './provider.js';
 
 export class IdTokenError extends Error {
   constructor(readonly reason: string) {

@@ -18,7 +18,7 @@ import type { ProviderHttp } from './network.js';
 export const MIN_REFETCH_MS = 250; // a few per second at most
 const MAX_AGE_MS = 3_600_000; // keys are refetched hourly anyway
 
-export type KeyLookup = (
+type KeyLookup = (
   header: JWSHeaderParameters,
   token: FlattenedJWSInput,
 ) => ReturnType<ReturnType<typeof createRemoteJWKSet>>;

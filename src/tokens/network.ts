@@ -1,7 +1,8 @@
-// Outbound HTTP to the identity provider: one keep-alive agent, the configured CA, HTTPS_PROXY/NO_PROXY, a timeout.
+// Outbound HTTP to the identity provider: one keep-alive agent, the configured CA, an outbound proxy, a timeout.
 //
 // MSAL's own client neither trusts a private CA (short of NODE_EXTRA_CA_CERTS at process start) nor
 // reuses connections, so it gets this one as `system.networkClient`; discovery and JWKS use it too.
+// The proxy is an input (read from the environment where the app is built), not looked up here.
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
@@ -16,16 +17,35 @@ export interface ProviderHttp {
   close(): Promise<void>;
 }
 
+/** Where the provider's traffic goes through: proxy URLs ('' for none) and the NO_PROXY list. */
+export interface OutboundProxy {
+  httpProxy: string;
+  httpsProxy: string;
+  noProxy: string;
+}
+
+/**
+ * HTTP_PROXY, HTTPS_PROXY and NO_PROXY of an environment (lowercase first, as undici and curl read
+ * them); undefined when it names no proxy. Every field is set, so undici looks up nothing itself.
+ */
+export function outboundProxy(env: Record<string, string | undefined>): OutboundProxy | undefined {
+  if (!(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy)) return undefined;
+  return {
+    httpProxy: env.http_proxy ?? env.HTTP_PROXY ?? '',
+    httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? '',
+    noProxy: env.no_proxy ?? env.NO_PROXY ?? '',
+  };
+}
+
 export function createProviderHttp(opts: {
   caFile?: string | undefined;
   timeoutSeconds: number;
+  proxy?: OutboundProxy | undefined;
 }): ProviderHttp {
   const ca = opts.caFile ? [...rootCertificates, readFileSync(opts.caFile, 'utf8')] : undefined;
   const tls = ca ? { ca } : {};
-  const env = process.env;
-  const proxied = Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy);
-  const dispatcher: Dispatcher = proxied
-    ? new EnvHttpProxyAgent({ connect: tls, requestTls: tls })
+  const dispatcher: Dispatcher = opts.proxy
+    ? new EnvHttpProxyAgent({ ...opts.proxy, connect: tls, requestTls: tls })
     : new Agent({ connect: tls, keepAliveTimeout: 30_000 });
   const timeoutMs = opts.timeoutSeconds * 1000;
 

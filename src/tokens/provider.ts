@@ -1,10 +1,6 @@
-// The identity provider as authward sees it: discovery (once), the MSAL client factory, credentials.
-import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+// The identity provider as authward sees it: its discovery (once), the MSAL client factory, the sign-in URL.
 import {
   ConfidentialClientApplication,
-  type Configuration,
   type ICachePlugin,
   type INetworkModule,
   LogLevel,
@@ -13,48 +9,9 @@ import {
 } from '@azure/msal-node';
 import type { Logger } from 'pino';
 import type { IdentityConfig } from '../config/schema.js';
-import { createProviderHttp, type ProviderHttp, tokenEndpointClient } from './network.js';
-
-export interface Discovery {
-  issuer: string;
-  authorization_endpoint: string;
-  token_endpoint: string;
-  jwks_uri: string;
-  end_session_endpoint?: string;
-  [key: string]: unknown;
-}
-
-/** The authority MSAL is given and where its discovery document lives. */
-export function authorityOf(id: IdentityConfig): { authority: string; discoveryUrl: string } {
-  if (id.protocol === 'oidc') {
-    const authority = (id.authority as string).replace(/\/+$/, '');
-    return { authority, discoveryUrl: `${authority}/.well-known/openid-configuration` };
-  }
-  const authority = id.authority
-    ? id.authority.replace(/\/*$/, '/')
-    : `${id.instance.replace(/\/*$/, '/')}${id.tenantId}/`;
-  return { authority, discoveryUrl: `${authority}v2.0/.well-known/openid-configuration` };
-}
-
-export class DiscoveryError extends Error {
-  constructor(url: string, cause: unknown) {
-    const reason = describeCause(cause);
-    super(`cannot load the provider's discovery document ${url}: ${reason}`, { cause });
-    this.name = 'DiscoveryError';
-  }
-}
-
-export function describeCause(err: unknown): string {
-  const e = err as {
-    cause?: { code?: string; message?: string };
-    code?: string;
-    message?: string;
-    name?: string;
-  };
-  if (e?.name === 'TimeoutError') return 'timed out';
-  const inner = e?.cause ?? e;
-  return [inner?.code, inner?.message].filter(Boolean).join(' ') || String(err);
-}
+import { type Credentials, loadCredentials, secretMethod } from './credentials.js';
+import { authorityOf, type Discovery, fetchDiscovery } from './discovery.js';
+import { createProviderHttp, type OutboundProxy, type ProviderHttp, tokenEndpointClient } from './network.js';
 
 export class Provider {
   readonly http: ProviderHttp;
@@ -68,16 +25,15 @@ export class Provider {
   private readonly refusals = new Set<string>();
   private readonly misconfiguredListeners: ((reason: string) => void)[] = [];
   private routeResources: { scopes: string[]; resource: string }[] = [];
-  private readonly credentials: Pick<
-    Configuration['auth'],
-    'clientSecret' | 'clientCertificate' | 'clientAssertion'
-  >;
+  private readonly credentials: Credentials;
 
+  /** `proxy`: the outbound proxy for the provider's traffic (from the environment, read where the app is built). */
   constructor(
     readonly config: IdentityConfig,
     private readonly logger: Logger,
+    proxy?: OutboundProxy,
   ) {
-    this.http = createProviderHttp({ caFile: config.caFile, timeoutSeconds: config.timeout });
+    this.http = createProviderHttp({ caFile: config.caFile, timeoutSeconds: config.timeout, proxy });
     ({ authority: this.authority, discoveryUrl: this.discoveryUrl } = authorityOf(config));
     this.credentials = loadCredentials(config);
     this.networkClient = this.http.networkClient;
@@ -138,27 +94,8 @@ export class Provider {
 
   /** Fetches discovery once; MSAL gets it as authorityMetadata so no request pays a discovery round trip. */
   async discover(): Promise<Discovery> {
-    let doc: Discovery;
-    try {
-      const res = await this.http.fetch(this.discoveryUrl, { headers: { accept: 'application/json' } });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      doc = (await res.json()) as Discovery;
-    } catch (err) {
-      throw new DiscoveryError(this.discoveryUrl, err);
-    }
-    for (const field of ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const) {
-      if (typeof doc[field] !== 'string') {
-        throw new DiscoveryError(this.discoveryUrl, new Error(`the document has no ${field}`));
-      }
-    }
-    if (this.config.protocol === 'oidc' && doc.issuer.replace(/\/+$/, '') !== this.authority) {
-      throw new DiscoveryError(
-        this.discoveryUrl,
-        new Error(
-          `its issuer ${doc.issuer} differs from identity.authority ${this.authority} (they must be equal)`,
-        ),
-      );
-    }
+    const oidc = this.config.protocol === 'oidc' ? this.authority : undefined;
+    const doc = await fetchDiscovery(this.http, this.discoveryUrl, oidc);
     this.discovery = doc;
     this.metadataJson = JSON.stringify(doc);
     this.clientAuthMethod = this.credentials.clientSecret ? secretMethod(this.config, doc) : undefined;
@@ -245,41 +182,4 @@ export class Provider {
   close(): Promise<void> {
     return this.http.close();
   }
-}
-
-/**
- * identity.clientAuthMethod, or `auto`: client_secret_post (MSAL's way) when discovery lists it,
- * else client_secret_basic (the default of OpenID Discovery and RFC 8414 when the list is absent).
- */
-function secretMethod(id: IdentityConfig, doc: Discovery): 'client_secret_post' | 'client_secret_basic' {
-  if (id.clientAuthMethod !== 'auto') return id.clientAuthMethod;
-  const listed = doc.token_endpoint_auth_methods_supported;
-  return Array.isArray(listed) && listed.includes('client_secret_post')
-    ? 'client_secret_post'
-    : 'client_secret_basic';
-}
-
-function loadCredentials(id: IdentityConfig) {
-  if (id.clientSecret) return { clientSecret: id.clientSecret };
-  if (id.clientCertificate) {
-    const c = id.clientCertificate;
-    const certPem = readFileSync(c.certificateFile, 'utf8');
-    const cert = new X509Certificate(certPem);
-    const privateKey = createPrivateKey({
-      key: readFileSync(c.privateKeyFile, 'utf8'),
-      passphrase: c.passphrase,
-    })
-      .export({ format: 'pem', type: 'pkcs8' })
-      .toString();
-    return {
-      clientCertificate: {
-        thumbprintSha256: cert.fingerprint256.replace(/:/g, ''),
-        privateKey,
-        x5c: certPem,
-      },
-    };
-  }
-  // Workload identity: the projected token file rotates, so it is read on every use.
-  const file = id.clientAssertionFile as string;
-  return { clientAssertion: async () => (await readFile(file, 'utf8')).trim() };
 }

@@ -7,7 +7,8 @@
 // are taken (never groups, roles, tenant or ids). UserInfo unavailable (no endpoint, the token is for
 // an API, an outage): the sign-in goes on without them (identity then falls back to the stable id).
 import type { JWTPayload } from 'jose';
-import { describeCause, type Provider } from './provider.js';
+import { describeCause } from './discovery.js';
+import type { Provider } from './provider.js';
 
 export class UserInfoError extends Error {
   constructor(readonly reason: string) {
@@ -18,7 +19,7 @@ export class UserInfoError extends Error {
 
 const NAMES = ['name', 'preferred_username', 'upn'] as const;
 
-export const lacksProfileClaims = (p: JWTPayload) =>
+const lacksProfileClaims = (p: JWTPayload) =>
   [...NAMES, 'email'].every((k) => typeof p[k] !== 'string' || p[k] === '');
 
 export async function withUserInfo(

@@ -2,10 +2,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import t from 'tap';
+import type { Discovery } from '../../src/tokens/discovery.js';
 import { idTokenVerifier } from '../../src/tokens/id-token.js';
 import { MIN_REFETCH_MS } from '../../src/tokens/jwks.js';
 import { createProviderHttp } from '../../src/tokens/network.js';
-import type { Discovery } from '../../src/tokens/provider.js';
 import { identityFor, startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { testConfig } from '../helpers/config.js';
