@@ -19,6 +19,7 @@ import type { TokenService } from '../tokens/token-service.js';
 import { authorizer } from './authorize.js';
 import { authEndpoints } from './endpoints.js';
 import { LoginTransactions } from './login-tx.js';
+import { ANONYMOUS } from './principal.js';
 import { publicMatcher } from './public-routes.js';
 import { sessionIsLive } from './session-live.js';
 import { type SignInFlow, signInFlow } from './sign-in.js';
@@ -26,10 +27,6 @@ import { SignInLoop } from './sign-in-loop.js';
 import { LiveSockets } from './websockets.js';
 
 declare module 'fastify' {
-  interface FastifyRequest {
-    /** Set for a signed-in request that passed authorization. */
-    auth: { session: SessionData; record: CachedRecord } | null;
-  }
   interface FastifyInstance {
     signIn: SignInFlow;
     liveSockets: LiveSockets;
@@ -67,7 +64,7 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
     extraScopes: o.extraScopes,
   });
   app.decorate('signIn', flow);
-  app.decorateRequest('auth', null);
+  app.decorateRequest('principal', null);
   await app.register(authEndpoints, { ...o, transactions, flow, loop });
 
   const isPublic = publicMatcher(config.publicRoutes);
@@ -96,7 +93,7 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
       }
       sockets.track(s.sid, s.exp, request.raw.socket);
     }
-    request.auth = { session: s, record };
+    request.principal = { kind: 'user', session: s, record, account: s.acc };
     loop.clear(request, reply);
     if (t - s.seen > touchAfter) request.session.set('d', { ...s, seen: Math.floor(t) });
     return undefined;
@@ -105,11 +102,12 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
     flow.unauthenticated(request, reply).then(() => done(), done);
   };
 
-  // A callback hook: a session whose record this replica trusts (the common case) passes without a
-  // promise; only a record to (re)load from the store waits.
-  app.addHook('onRequest', (request, reply, done) => {
-    if (request.routeOptions.config.public === true) return done();
-    if (isPublic(request.method, request.canonicalPath)) return done();
+  /**
+   * The session-cookie authenticator: a live cookie whose record still exists is a user. A callback: a
+   * session whose record this replica trusts (the common case) passes without a promise; only a record
+   * to (re)load from the store waits. No live session: sign in (a navigation) or 401.
+   */
+  const sessionCookie: Authenticator = (request, reply, done) => {
     const s = request.session.get('d');
     const t = Date.now() / 1000;
     if (!sessionIsLive(s, t, idle)) {
@@ -126,14 +124,24 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
         return flow.unauthenticated(request, reply).then(() => undefined);
       })
       .then(done, done);
+  };
+  // Who is calling, in order: the first authenticator resolves request.principal or answers. (An API
+  // client's bearer token joins ahead of the cookie, choosing requests by their Authorization header.)
+  const authenticate = sessionCookie;
+
+  app.addHook('onRequest', (request, reply, done) => {
+    request.principal = ANONYMOUS;
+    if (request.route.kind === 'own') return done();
+    if (isPublic(request.method, request.canonicalPath)) return done();
+    authenticate(request, reply, done);
   });
 }
 
-export const authPlugin = fp(auth, { name: 'authward-auth' });
+/** Resolves request.principal and calls done, or answers the request itself (sign-in, 401, 403). */
+type Authenticator = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** authward's own endpoints and health probes: answered without a session. */
-    public?: boolean;
-  }
-}
+/** Stage 5: reads the guard's canonical path and route, and the session cookie. */
+export const authPlugin = fp(auth, {
+  name: 'authward-auth',
+  dependencies: ['authward-guard', 'authward-session'],
+});

@@ -102,19 +102,11 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
       ? { wsServerOptions: { WebSocket: clientSocketClass(app, upstream, routeName(opts)) } }
       : {}),
     wsClientOptions: {
-      rewriteRequestHeaders: (_headers: unknown, request: FastifyRequest) => {
-        const ctx = opts.context(request);
-        const out: Record<string, string> = {
-          'x-forwarded-for': ctx.forwardedFor,
-          'x-forwarded-proto': ctx.proto,
-          'x-forwarded-host': ctx.host,
-          'x-request-id': ctx.requestId,
-          ...ctx.inject,
-        };
-        const cookie = forwardHeaders({ cookie: request.headers.cookie }, ctx).cookie;
-        if (typeof cookie === 'string') out.cookie = cookie;
-        return out;
-      },
+      // The same header rules as any request, over the one client header a handshake carries: its
+      // cookies. ws writes the handshake's own headers (Host, Upgrade, Sec-WebSocket-*): the client's
+      // Sec-WebSocket-Key there would fail the upstream's accept check.
+      rewriteRequestHeaders: (_headers: unknown, request: FastifyRequest) =>
+        forwardHeaders({ cookie: request.headers.cookie }, opts.context(request)),
       ...(ca ? { ca } : {}),
       rejectUnauthorized: true,
     },

@@ -8,13 +8,15 @@
 // send a browser to sign in for exactly what is missing (an XHR gets 401 JSON it can follow); a dead
 // grant signs the user out; a provider outage answers 503 and keeps the session.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { accountOf, identityOf } from '../auth/principal.js';
 import { routePrefix } from '../config/paths.js';
-import type { Config, RouteConfig } from '../config/schema.js';
+import type { RouteConfig } from '../config/schema.js';
+import type { RouteTable } from '../routing/table.js';
 import type { CookieNames } from '../session/cookie.js';
 import type { SessionRecords } from '../session/records.js';
 import { InteractionRequired } from '../tokens/errors.js';
 import { scopesKey, type TokenService } from '../tokens/token-service.js';
-import { underPrefix } from './canonical-path.js';
 import { forwardPlugin } from './forward.js';
 import { forwardContext } from './forward-context.js';
 import { routeHeaderPolicy } from './headers.js';
@@ -27,15 +29,16 @@ declare module 'fastify' {
 }
 
 export interface TokenRouteDeps {
-  config: Config;
   tokens: TokenService;
   records: SessionRecords;
   names: CookieNames;
+  table: RouteTable;
 }
 
-export async function tokenRoutesPlugin(app: FastifyInstance, d: TokenRouteDeps) {
+async function tokenRoutes(app: FastifyInstance, d: TokenRouteDeps) {
   app.decorateRequest('tokenHeaders', null);
-  for (const route of d.config.routes) {
+  for (const decision of d.table.routes) {
+    const route = decision.config;
     const policy = routeHeaderPolicy(route);
     if (route.token === 'app' && route.public) {
       app.log.warn(
@@ -61,9 +64,9 @@ export async function tokenRoutesPlugin(app: FastifyInstance, d: TokenRouteDeps)
         route.resource,
       ),
       onResponse: claimsChallengeHandler(app, route),
-      routeConfig: { route: route.name, bodyLimit: route.bodyLimit },
+      routeConfig: { route: route.name, decision, bodyLimit: route.bodyLimit },
       context: (request) => {
-        const identity = route.identityHeaders ? request.auth?.record.headers : undefined;
+        const identity = route.identityHeaders ? identityOf(request.principal) : undefined;
         const tokens = request.tokenHeaders ?? undefined;
         const inject = identity && tokens ? { ...identity, ...tokens } : (tokens ?? identity);
         const ctx = forwardContext(request, d.names, inject, true);
@@ -74,39 +77,11 @@ export async function tokenRoutesPlugin(app: FastifyInstance, d: TokenRouteDeps)
   }
 }
 
-/** What routeTable() answers for authward's own endpoints and health probes. */
-export const OWN = '\u0000own';
-
-/**
- * Where a canonical path belongs, decided from the config alone: OWN, a route's name, or 'upstream'.
- * The router decides on the raw path (it decodes, but keeps `;parameters`); app.ts refuses any request
- * on which the two disagree, so routing, authorization and token choice always see the same path.
- */
-export function routeTable(config: Config): (method: string, path: string) => string {
-  const ownPrefix = `${config.identity.pathPrefix.replace(/\/+$/, '')}/`;
-  const ownGets = new Set([
-    config.identity.callbackPath,
-    config.health.livenessPath,
-    config.health.readinessPath,
-  ]);
-  const routes = config.routes
-    .map((r) => ({
-      name: r.name,
-      prefix: routePrefix(r.path),
-      methods: r.methods ? new Set<string>(r.methods) : null,
-    }))
-    .sort((a, b) => b.prefix.length - a.prefix.length);
-  return (method, path) => {
-    if (path.startsWith(ownPrefix)) return OWN;
-    if (ownGets.has(path) && (method === 'GET' || method === 'HEAD')) return OWN;
-    for (const r of routes) {
-      // A GET route also answers HEAD (fastify's exposeHeadRoutes), so HEAD belongs where GET does.
-      const allowed = !r.methods || r.methods.has(method) || (method === 'HEAD' && r.methods.has('GET'));
-      if (allowed && underPrefix(path, r.prefix)) return r.name;
-    }
-    return 'upstream';
-  };
-}
+/** Stage 6: one proxy registration per token route (the router matches longest prefix first). */
+export const tokenRoutesStage = fp(tokenRoutes, {
+  name: 'authward-token-routes',
+  dependencies: ['authward-auth'],
+});
 
 /** Acquires the token before forwarding; answers sign-in, consent or 503 itself when it cannot. */
 export function tokenPreHandler(
@@ -126,33 +101,34 @@ export function tokenPreHandler(
       if (kind === 'app') {
         // No session past the auth stage: a public path. The application's own token goes to nobody
         // unless the route says so (the config check refuses the overlap otherwise; this is the backstop).
-        if (!request.auth && !anonymousAppToken) return;
+        if (request.principal?.kind !== 'user' && !anonymousAppToken) return;
         request.tokenHeaders = headersFor((await d.tokens.appToken(scopes, key, resource)).accessToken);
         return;
       }
-      const auth = request.auth;
-      // No session past the auth stage means the path is in publicRoutes (request.auth is never set
+      const account = accountOf(request.principal);
+      // No user past the auth stage means the path is in publicRoutes (request.principal is anonymous
       // there, signed in or not): forward without a token. Starting a sign-in here would lock
       // anonymous users out of public paths and loop signed-in ones (sign-in, back, sign-in, ...).
-      if (!auth) return;
+      if (!account) return;
       const started = performance.now();
-      const token = await d.tokens.acquire(auth.session.acc, scopes, key, undefined, resource);
+      const token = await d.tokens.acquire(account, scopes, key, undefined, resource);
       request.tokenHeaders = headersFor(token.accessToken);
       app.metrics?.token(
-        routeOf(request),
+        request.route.name,
         token.source,
         token.source === 'l1' ? undefined : (performance.now() - started) / 1000,
       );
     } catch (err) {
       if (!(err instanceof InteractionRequired)) throw err;
-      app.metrics?.interaction(routeOf(request), err.consent ? 'consent' : 'dead_grant');
+      app.metrics?.interaction(request.route.name, err.consent ? 'consent' : 'dead_grant');
       if (err.consent) {
         request.log.info({ event: 'consent_required', reason: err.reason }, 'route needs consent');
         return app.signIn.interactionRequired(request, reply, { scopes: [...scopes] });
       }
       // The grant is dead (revoked, expired): this session cannot get tokens any more.
       request.log.info({ event: 'session_ended', reason: err.reason }, 'token grant is dead: signing out');
-      const sid = request.auth?.session.sid;
+      const p = request.principal;
+      const sid = p?.kind === 'user' ? p.session.sid : undefined;
       if (sid) await d.records.delete(sid).catch(() => undefined);
       request.session.delete();
       return app.signIn.unauthenticated(request, reply);
@@ -161,11 +137,11 @@ export function tokenPreHandler(
   // A callback hook: a token fresh in the L1 (the common case) is injected without a promise.
   return (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     if (request.raw.aborted) return done();
-    const acc = kind === 'user' ? request.auth?.session.acc : undefined;
+    const acc = kind === 'user' ? accountOf(request.principal) : undefined;
     const hit = acc && d.tokens.peek(acc, key);
     if (hit) {
       request.tokenHeaders = headersFor(hit);
-      app.metrics?.token(routeOf(request), 'l1');
+      app.metrics?.token(request.route.name, 'l1');
       return done();
     }
     acquire(request, reply).then(() => done(), done);
@@ -197,5 +173,3 @@ function claimsChallengeHandler(app: FastifyInstance, route: RouteConfig) {
     return app.signIn.interactionRequired(request, reply, { scopes: [...route.scopes], claims });
   };
 }
-
-const routeOf = (request: FastifyRequest) => request.routeOptions.config.route ?? 'upstream';

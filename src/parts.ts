@@ -1,0 +1,102 @@
+// The parts the pipeline's stages share, built once per app: store, sealer, provider, tokens, session
+// records, readiness, metrics, OIDC discovery, the route table and cookie names.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { identityHeaders } from './auth/claims.js';
+import type { Config } from './config/schema.js';
+import { configWarnings } from './config/warnings.js';
+import { Readiness } from './health/readiness.js';
+import { Metrics } from './metrics/metrics.js';
+import { serveMetrics } from './metrics/server.js';
+import { type RouteTable, routeTable } from './routing/table.js';
+import { type CookieNames, cookieNames } from './session/cookie.js';
+import { SessionRecords } from './session/records.js';
+import { sealerFromConfig } from './token-cache/crypto.js';
+import { createStore } from './token-cache/factory.js';
+import type { Store } from './token-cache/store.js';
+import { discoverWithRetry } from './tokens/discovery.js';
+import { idTokenVerifier } from './tokens/id-token.js';
+import { Provider } from './tokens/provider.js';
+import { TokenService } from './tokens/token-service.js';
+
+export interface AppDeps {
+  logger?: Logger;
+  readiness?: Readiness;
+  /** A shared store (tests run several replicas on one); otherwise one is made from tokenCache. */
+  store?: Store;
+  /** Serve metrics.port here (default); a cluster worker leaves it to the primary (src/workers.ts). */
+  metricsServer?: boolean;
+}
+
+export interface Parts {
+  config: Config;
+  logger: Logger;
+  readiness: Readiness;
+  store: Store;
+  provider: Provider;
+  tokens: TokenService;
+  records: SessionRecords;
+  metrics: Metrics | null;
+  table: RouteTable;
+  names: CookieNames;
+  /** The identity provider's name in X-MS-CLIENT-PRINCIPAL-IDP. */
+  idp: string;
+  /** The ID token check, once discovery has answered (undefined until then). */
+  verifyIdToken: () => ReturnType<typeof idTokenVerifier> | undefined;
+}
+
+export function buildParts(app: FastifyInstance, config: Config, logger: Logger, deps: AppDeps): Parts {
+  const readiness = deps.readiness ?? new Readiness();
+  const store = deps.store ?? createStore(config.tokenCache, logger);
+  store.onStatus((status, detail) => readiness.setDependency('tokenStore', status, detail));
+  for (const warning of configWarnings(config)) logger.warn({ event: 'config' }, warning);
+  const sealer = sealerFromConfig(config.tokenCache);
+  const provider = new Provider(config.identity, logger);
+  // The provider refusing this application (invalid_client) is a configuration error: not ready until fixed.
+  provider.onMisconfigured(() => readiness.require('identity provider accepts this application'));
+  provider.setRouteResources(config.routes);
+  const tokens = new TokenService(provider, store, sealer, config.tokenCache, logger);
+  const idp = config.identity.protocol === 'aad' ? 'aad' : new URL(provider.authority).host;
+  const records = new SessionRecords(store, sealer, config.session.revocationCheckInterval, (r) =>
+    identityHeaders(r.c, config.upstream.identityHeaders, idp),
+  );
+  store.onStatus((status) => {
+    if (status === 'up') records.retryDeletes();
+  });
+  let verifyIdToken: ReturnType<typeof idTokenVerifier> | undefined;
+  const stopDiscovery = discoverWithRetry(provider, readiness, logger, (doc) => {
+    verifyIdToken = idTokenVerifier(config.identity, doc, provider.http, logger);
+  });
+  const metrics = config.metrics.enabled ? new Metrics({ tokens, store, readiness }) : null;
+  if (metrics && deps.metricsServer !== false) serveMetrics(app, metrics, config.metrics);
+  app.decorate('readiness', readiness);
+  app.decorate('tokens', tokens);
+  app.decorate('metrics', metrics);
+  app.addHook('onClose', async () => {
+    stopDiscovery();
+    await provider.close();
+    if (!deps.store) await store.close();
+  });
+  return {
+    config,
+    logger,
+    readiness,
+    store,
+    provider,
+    tokens,
+    records,
+    metrics,
+    table: routeTable(config),
+    names: cookieNames(config),
+    idp,
+    verifyIdToken: () => verifyIdToken,
+  };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    readiness: Readiness;
+    tokens: TokenService;
+    metrics: Metrics | null;
+  }
+}

@@ -1,0 +1,57 @@
+// Stage 7, the default upstream: everything no earlier stage answered, with identity headers (and
+// upstream.tokens as X-MS-TOKEN-AAD-ACCESS-TOKEN when configured), WebSockets included.
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { identityOf } from '../auth/principal.js';
+import type { Config } from '../config/schema.js';
+import { UPSTREAM_ROUTE } from '../routing/table.js';
+import type { CookieNames } from '../session/cookie.js';
+import type { SessionRecords } from '../session/records.js';
+import type { TokenService } from '../tokens/token-service.js';
+import { forwardPlugin } from './forward.js';
+import { forwardContext } from './forward-context.js';
+import type { InjectedHeader } from './headers.js';
+import { tokenPreHandler } from './token-routes.js';
+
+/** App Service's name for the access token (upstream.tokens), typed against the strip list. */
+const TOKEN_HEADER: InjectedHeader = 'x-ms-token-aad-access-token';
+
+export interface UpstreamDeps {
+  config: Config;
+  tokens: TokenService;
+  records: SessionRecords;
+  names: CookieNames;
+}
+
+async function defaultUpstream(app: FastifyInstance, d: UpstreamDeps) {
+  const upstream = d.config.upstream;
+  await app.register(forwardPlugin, {
+    mount: '',
+    target: upstream.url,
+    timeoutSeconds: upstream.timeout,
+    caFile: upstream.caFile,
+    websocket: true,
+    ownCookie: d.names.isOwn,
+    routeConfig: { decision: UPSTREAM_ROUTE, bodyLimit: upstream.bodyLimit },
+    ...(upstream.tokens.length > 0
+      ? {
+          preHandler: tokenPreHandler(app, d, upstream.tokens, 'user', (token) => ({
+            [TOKEN_HEADER]: token,
+          })),
+        }
+      : {}),
+    context: (request) =>
+      forwardContext(
+        request,
+        d.names,
+        request.tokenHeaders
+          ? { ...identityOf(request.principal), ...request.tokenHeaders }
+          : identityOf(request.principal),
+      ),
+  });
+}
+
+export const upstreamStage = fp(defaultUpstream, {
+  name: 'authward-upstream',
+  dependencies: ['authward-token-routes'],
+});
