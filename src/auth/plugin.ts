@@ -9,6 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { JWTPayload } from 'jose';
+import { derive } from '../config/derived.js';
 import type { Config } from '../config/schema.js';
 import { CrossOriginError, ForbiddenError } from '../errors.js';
 import { sendError } from '../responses.js';
@@ -47,7 +48,7 @@ export interface AuthOptions {
 
 async function auth(app: FastifyInstance, o: AuthOptions) {
   const { config } = o;
-  const origin = new URL(config.publicUrl).origin;
+  const { origin, redirectUri, ownPrefix } = derive(config);
   const transactions = new LoginTransactions(app, o.names);
   const loop = new SignInLoop(app, o.names, config.publicUrl);
   const sockets = new LiveSockets(o.records, config.session.revocationCheckInterval, app.log);
@@ -58,8 +59,8 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
     transactions,
     loop,
     origin,
-    redirectUri: new URL(config.identity.callbackPath, origin).href,
-    loginPath: `${config.identity.pathPrefix.replace(/\/+$/, '')}/login`,
+    redirectUri,
+    loginPath: `${ownPrefix}/login`,
     scopes: config.identity.scopes,
     extraScopes: o.extraScopes,
   });

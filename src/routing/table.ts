@@ -7,7 +7,8 @@
 // keeps `;parameters`): routing/guard.ts refuses a request on which the two disagree, so routing,
 // authorization and token choice always see the same path.
 import type { FastifyRequest } from 'fastify';
-import { routePrefix, trimSlash, underPrefix } from '../config/paths.js';
+import { derive } from '../config/derived.js';
+import { routePrefix, underPrefix } from '../config/paths.js';
 import type { Config, RouteConfig } from '../config/schema.js';
 
 /** Where a request goes: one frozen object per destination, made at start (compared by identity). */
@@ -44,7 +45,7 @@ export interface RouteTable {
 }
 
 export function routeTable(config: Config): RouteTable {
-  const ownPrefix = `${trimSlash(config.identity.pathPrefix)}/`;
+  const ownPrefix = `${derive(config).ownPrefix}/`;
   const ownGets = new Set([
     config.identity.callbackPath,
     config.health.livenessPath,
