@@ -16,6 +16,7 @@ import { createStore } from './token-cache/factory.js';
 import type { Store } from './token-cache/store.js';
 import { discoverWithRetry } from './tokens/discovery.js';
 import { idTokenVerifier } from './tokens/id-token.js';
+import { outboundProxy } from './tokens/network.js';
 import { Provider } from './tokens/provider.js';
 import { TokenService } from './tokens/token-service.js';
 
@@ -51,7 +52,8 @@ export function buildParts(app: FastifyInstance, config: Config, logger: Logger,
   store.onStatus((status, detail) => readiness.setDependency('tokenStore', status, detail));
   for (const warning of configWarnings(config)) logger.warn({ event: 'config' }, warning);
   const sealer = sealerFromConfig(config.tokenCache);
-  const provider = new Provider(config.identity, logger);
+  // HTTP(S)_PROXY/NO_PROXY are read here, where the app is built: tokens/ looks up no environment.
+  const provider = new Provider(config.identity, logger, outboundProxy(process.env));
   // The provider refusing this application (invalid_client) is a configuration error: not ready until fixed.
   provider.onMisconfigured(() => readiness.require('identity provider accepts this application'));
   provider.setRouteResources(config.routes);
