@@ -134,23 +134,34 @@ async function contract(t: Tap, make: () => Promise<Harness>): Promise<void> {
   });
 
   t.test('waitUnlocked', async (t) => {
+    // waitMs and the lock TTL are 60 s: "returned at once / soon / gave up" is judged against them
+    // (ms < 30 s), and by the lock's state, not by a wall-clock margin.
     const k = key();
     let started = Date.now();
-    await store.waitUnlocked(k, 5000);
-    t.ok(Date.now() - started < 200, 'returns at once when nobody holds the lock');
+    await store.waitUnlocked(k, 60_000);
+    const free = Date.now() - started;
+    t.ok(free < 30_000, `returns at once when nobody holds the lock, not after waitMs (${free} ms)`);
 
-    const release = await store.tryLock(k, 5000);
-    setTimeout(() => void release?.(), 100);
+    const release = await store.tryLock(k, 60_000);
+    let released = false;
+    setTimeout(() => void release?.().then(() => (released = true)), 100);
     started = Date.now();
-    await store.waitUnlocked(k, 5000);
+    await store.waitUnlocked(k, 60_000);
     const waited = Date.now() - started;
-    t.ok(waited >= 80 && waited < 600, `returns soon after the release (${waited} ms)`);
+    t.ok(waited >= 80, `waits for the release (${waited} ms)`);
+    t.ok(waited < 30_000, `returns at the release, not at waitMs or the lock's expiry (${waited} ms)`);
+    await sleep(0);
+    t.ok(released, 'the release had happened when it returned');
 
-    await store.tryLock(k, 5000);
+    const held = await store.tryLock(k, 60_000);
+    t.type(held, 'function');
     started = Date.now();
     await store.waitUnlocked(k, 150);
     const gaveUp = Date.now() - started;
-    t.ok(gaveUp >= 140 && gaveUp < 600, `gives up after waitMs (${gaveUp} ms)`);
+    t.ok(gaveUp >= 140, `waits out waitMs (${gaveUp} ms)`);
+    t.ok(gaveUp < 30_000, `gives up after waitMs, not at the lock's 60 s expiry (${gaveUp} ms)`);
+    t.equal(await store.tryLock(k, 5000), null, 'the lock is still held: it gave up, it was not released');
+    await held?.();
   });
 
   t.test('ping', async (t) => {
