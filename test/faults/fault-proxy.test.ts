@@ -69,12 +69,15 @@ t.test('latency: each direction is delayed', async (t) => {
   t.teardown(() => fp.close());
   const c = await client(fp.port);
   t.teardown(() => c.socket.destroy());
-  const fast = (await c.roundTrip('a')) as number;
-  fp.setLatency(150);
-  const slow = (await c.roundTrip('b')) as number;
+  // Judged against the injected latency itself: with it, a round trip takes at least twice it (a busy
+  // machine only adds); without it, less than one injection. No margin on how fast the machine is.
+  const LATENCY_MS = 500;
+  const fast = (await c.roundTrip('a', 30_000)) as number;
+  fp.setLatency(LATENCY_MS);
+  const slow = (await c.roundTrip('b', 30_000)) as number;
   fp.setLatency(0);
-  t.ok(fast < 100, `no latency: ${fast.toFixed(1)} ms`);
-  t.ok(slow >= 295 && slow < 1000, `150 ms each way: round trip ${slow.toFixed(1)} ms`);
+  t.ok(fast < LATENCY_MS, `no latency: ${fast.toFixed(1)} ms`);
+  t.ok(slow >= 2 * LATENCY_MS - 5, `${LATENCY_MS} ms each way: round trip ${slow.toFixed(1)} ms`);
 });
 
 t.test('stall: nothing moves until resume, then everything held arrives', async (t) => {
