@@ -78,8 +78,11 @@ t.test('two workers on one port', async (t) => {
   });
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   const workerPids = () => new Set(lines.filter((l) => l.msg === 'request').map((l) => l.pid));
+  // Waits below end at the event; their deadlines only stop a hang (a worker start can take tens of
+  // seconds on a loaded 2-core machine), they are no timing goal.
   const ready = async () => {
-    for (let i = 0; i < 200; i++) {
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
       const res = await fetch(`${url}/readyz`).catch(() => undefined);
       if (res?.status === 200) return true;
       await new Promise((r) => setTimeout(r, 50));
@@ -88,7 +91,7 @@ t.test('two workers on one port', async (t) => {
   };
   const listeningPids = () =>
     new Set(lines.filter((l) => l.event === 'worker_listening').map((l) => l.worker));
-  const until = async (what: string, check: () => boolean, ms = 30_000) => {
+  const until = async (what: string, check: () => boolean, ms = 120_000) => {
     const deadline = Date.now() + ms;
     while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     t.ok(check(), what);
@@ -109,13 +112,13 @@ t.test('two workers on one port', async (t) => {
     const res = await undiciFetch(`${url}/app/${i}`, {
       headers: { cookie, accept: 'application/json', connection: 'close' },
       dispatcher: fresh,
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(30_000),
     });
     t.equal(res.status, 200, `request ${i}: the session is valid on whichever worker answers`);
     await res.arrayBuffer();
   }
-  await new Promise((r) => setTimeout(r, 200));
-  t.equal(workerPids().size, 2, `access lines from two worker processes (${[...workerPids()].join(', ')})`);
+  // (Access lines reach this process through the primary's stdout a little after the answers.)
+  await until('access lines from two worker processes', () => workerPids().size === 2);
 
   const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
   const metrics = await scrape.text();
@@ -139,12 +142,12 @@ t.test('two workers on one port', async (t) => {
     const res = await undiciFetch(`${url}/app/after`, {
       headers: { cookie, accept: 'application/json', connection: 'close' },
       dispatcher: fresh,
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(30_000),
     });
     await res.arrayBuffer();
     return res.status;
   };
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   while (!workerPids().has(fresh2) && Date.now() < deadline) {
     t.equal(await servedBy(), 200, 'served while a worker is replaced');
     await new Promise((r) => setTimeout(r, 20));
