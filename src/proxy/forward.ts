@@ -95,7 +95,7 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
           String(opts.routeConfig?.route ?? 'upstream'),
           timedOut ? 'timeout' : 'unavailable',
         );
-        reply.send(timedOut ? new UpstreamTimeoutError() : new UpstreamUnavailableError());
+        return reply.send(timedOut ? new UpstreamTimeoutError() : new UpstreamUnavailableError());
       },
     },
     ...(opts.websocket
