@@ -9,6 +9,7 @@ import { Socket } from 'node:net';
 import Fastify from 'fastify';
 import { LRUCache } from 'lru-cache';
 import pino from 'pino';
+import { newKey, testConfig } from '../lab/config.js';
 import { identityHeaders } from '../src/auth/claims.js';
 import { publicMatcher } from '../src/auth/public-routes.js';
 import { createLogger } from '../src/logger.js';
@@ -20,7 +21,6 @@ import { Sealer } from '../src/token-cache/crypto.js';
 import { MemoryStore } from '../src/token-cache/memory-store.js';
 import { freshToken } from '../src/tokens/partition.js';
 import { scopesKey, TokenService } from '../src/tokens/token-service.js';
-import { newKey, testConfig } from '../test/helpers/config.js';
 import { fakeJwt, msalPartition, wrkHeaders } from './lib/micro-inputs.js';
 import { bytesPerSession } from './lib/micro-memory.js';
 

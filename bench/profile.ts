@@ -6,8 +6,8 @@
 // DevTools) and the summaries land in the run's results folder.
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startIdp, type TestIdp } from '../test/helpers/idp.js';
-import { startRedis, type TestRedis } from '../test/helpers/redis.js';
+import { startIdp, type TestIdp } from '../lab/idp.js';
+import { startRedis, type TestRedis } from '../lab/redis.js';
 import { needsBuild, startAuthward } from './lib/authward.js';
 import { type ProfileSummary, renderSummary, summarize } from './lib/cpuprofile.js';
 import { type Server, startBackend, startBareProxy } from './lib/peers.js';

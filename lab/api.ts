@@ -39,7 +39,7 @@ export function downloadSha256(n: number): string {
 export interface StartApiOptions {
   audience: string;
   scope?: string;
-  /** Serve HTTPS with this certificate (e.g. from test/helpers/tls.ts). */
+  /** Serve HTTPS with this certificate (e.g. from lab/tls.ts). */
   tls?: { cert: string; key: string };
 }
 

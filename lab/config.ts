@@ -1,7 +1,7 @@
 // Test configs: a complete, valid config with overrides merged in, validated like the real loader does.
 import { randomBytes } from 'node:crypto';
-import type { Config } from '../../src/config/schema.js';
-import { validateConfig } from '../../src/config/validate.js';
+import type { Config } from '../src/config/schema.js';
+import { validateConfig } from '../src/config/validate.js';
 
 type Raw = Record<string, unknown>;
 

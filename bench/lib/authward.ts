@@ -2,9 +2,9 @@
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { newKey } from '../../test/helpers/config.js';
-import type { TestIdp } from '../../test/helpers/idp.js';
-import { freePort } from '../../test/helpers/ports.js';
+import { newKey } from '../../lab/config.js';
+import type { TestIdp } from '../../lab/idp.js';
+import { freePort } from '../../lab/ports.js';
 import { type Child, startChild, waitForHttp } from './procs.js';
 import { ROOT, type Settings } from './settings.js';
 

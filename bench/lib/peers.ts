@@ -1,7 +1,7 @@
 // The systems authward is measured against: the backend itself, nginx, and bare fastify + @fastify/http-proxy.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../../test/helpers/ports.js';
+import { freePort } from '../../lab/ports.js';
 import { type Child, startChild, waitForHttp } from './procs.js';
 import { BENCH, ROOT, type Settings } from './settings.js';
 

@@ -2,8 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import type { TestIdp } from '../../test/helpers/idp.js';
-import type { TestRedis } from '../../test/helpers/redis.js';
+import type { TestIdp } from '../../lab/idp.js';
+import type { TestRedis } from '../../lab/redis.js';
 import { type Authward, startAuthward } from './authward.js';
 import type { LoadTarget, MeasureDeps } from './measure.js';
 import { type Server, startBareProxy, startNginx } from './peers.js';

@@ -1,7 +1,7 @@
 // Real sessions: users signed in through the test IdP's login and consent pages, never forged cookies.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Browser, signIn } from '../../test/helpers/browser.js';
-import type { TestIdp } from '../../test/helpers/idp.js';
+import { Browser, signIn } from '../../lab/browser.js';
+import type { TestIdp } from '../../lab/idp.js';
 import { type Authward, COOKIE } from './authward.js';
 
 /** Signs `login` in through authward's start page; returns the Cookie header line wrk sends. */

@@ -1,6 +1,6 @@
 // Checks before any load: the exact request wrk will send gets 200 with the backend's body, through the right path.
 import { createRemoteJWKSet, customFetch, jwtVerify } from 'jose';
-import type { TestIdp } from '../../test/helpers/idp.js';
+import type { TestIdp } from '../../lab/idp.js';
 import { API_AUDIENCE, API_SCOPE, COOKIE } from './authward.js';
 
 async function get(url: string, headers: Record<string, string> = {}) {

@@ -5,8 +5,8 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import type { TestIdp } from '../../test/helpers/idp.js';
-import { freePort } from '../../test/helpers/ports.js';
+import type { TestIdp } from '../../lab/idp.js';
+import { freePort } from '../../lab/ports.js';
 
 export interface Authward {
   url: string;

@@ -3,8 +3,8 @@
 // Every answer is checked, not just its status: the upstream must see this user's identity headers and the
 // API a token for this user, so a request served for the wrong user counts as an error.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Browser, signIn } from '../../test/helpers/browser.js';
-import type { TestIdp } from '../../test/helpers/idp.js';
+import { Browser, signIn } from '../../lab/browser.js';
+import type { TestIdp } from '../../lab/idp.js';
 import type { Kind, Stats } from './stats.js';
 
 const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
