@@ -13,16 +13,16 @@ import { derive } from '../config/derived.js';
 import type { Config } from '../config/schema.js';
 import { CrossOriginError, ForbiddenError } from '../errors.js';
 import { sendError } from '../responses.js';
-import type { CookieNames, SessionData } from '../session/cookie.js';
-import type { CachedRecord, SessionRecords } from '../session/records.js';
+import type { CookieNames } from '../session/cookie.js';
+import type { SessionRecords } from '../session/records.js';
 import type { Provider } from '../tokens/provider.js';
 import type { TokenService } from '../tokens/token-service.js';
 import { authorizer } from './authorize.js';
 import { authEndpoints } from './endpoints.js';
 import { LoginTransactions } from './login-tx.js';
-import { ANONYMOUS } from './principal.js';
+import { ANONYMOUS, type UserPrincipal } from './principal.js';
 import { publicMatcher } from './public-routes.js';
-import { sessionIsLive } from './session-live.js';
+import { type Identify, sessionAuthenticator } from './session-authenticator.js';
 import { type SignInFlow, signInFlow } from './sign-in.js';
 import { SignInLoop } from './sign-in-loop.js';
 import { LiveSockets } from './websockets.js';
@@ -31,6 +31,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     signIn: SignInFlow;
     liveSockets: LiveSockets;
+    /** Who is calling (the auth stage's authenticators), for endpoints that answer for another request. */
+    identify: Identify;
   }
 }
 
@@ -70,18 +72,10 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
 
   const isPublic = publicMatcher(config.publicRoutes);
   const authorize = authorizer(config.authorization);
-  const idle = config.session.idleTimeout;
-  const touchAfter = Math.max(1, Math.floor(idle / 10)); // re-issue the cookie at most this often
 
-  /** A signed-in request with its record: authorization, WebSocket origin, then on its way. */
-  const admit = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    s: SessionData,
-    record: CachedRecord,
-    t: number,
-  ): Error | undefined => {
-    if (authorize && !authorize(record.record.c, request.canonicalPath)) {
+  /** A signed-in request: authorization, WebSocket origin, then on its way. */
+  const admit = (request: FastifyRequest, reply: FastifyReply, user: UserPrincipal): Error | undefined => {
+    if (authorize && !authorize(user.record.record.c, request.canonicalPath)) {
       request.log.info({ event: 'access_denied', path: request.canonicalPath }, 'authorization rules deny');
       sendError(request, reply, new ForbiddenError());
       return undefined;
@@ -92,54 +86,31 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
         request.log.info({ event: 'access_denied', reason: 'cross-origin websocket' }, 'upgrade refused');
         return new CrossOriginError();
       }
-      sockets.track(s.sid, s.exp, request.raw.socket);
+      sockets.track(user.session.sid, user.session.exp, request.raw.socket);
     }
-    request.principal = { kind: 'user', session: s, record, account: s.acc };
+    request.principal = user;
     loop.clear(request, reply);
-    if (t - s.seen > touchAfter) request.session.set('d', { ...s, seen: Math.floor(t) });
     return undefined;
   };
-  const signIn = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
-    flow.unauthenticated(request, reply).then(() => done(), done);
-  };
 
-  /**
-   * The session-cookie authenticator: a live cookie whose record still exists is a user. A callback: a
-   * session whose record this replica trusts (the common case) passes without a promise; only a record
-   * to (re)load from the store waits. No live session: sign in (a navigation) or 401.
-   */
-  const sessionCookie: Authenticator = (request, reply, done) => {
-    const s = request.session.get('d');
-    const t = Date.now() / 1000;
-    if (!sessionIsLive(s, t, idle)) {
-      if (s) request.session.delete();
-      return signIn(request, reply, done);
-    }
-    const trusted = o.records.peek(s.sid);
-    if (trusted) return done(admit(request, reply, s, trusted, t));
-    o.records
-      .get(s.sid)
-      .then((record) => {
-        if (record) return admit(request, reply, s, record, t);
-        request.session.delete(); // signed out elsewhere, or expired
-        return flow.unauthenticated(request, reply).then(() => undefined);
-      })
-      .then(done, done);
-  };
-  // Who is calling, in order: the first authenticator resolves request.principal or answers. (An API
-  // client's bearer token joins ahead of the cookie, choosing requests by their Authorization header.)
-  const authenticate = sessionCookie;
+  // Who is calling: the authenticators in order, the first that proves someone wins (today the session
+  // cookie; an API client's bearer token joins ahead of it, choosing requests by their Authorization
+  // header). Decorated so the forward-auth endpoint asks exactly the same question.
+  const identify: Identify = sessionAuthenticator(o.records, config.session.idleTimeout);
+  app.decorate('identify', identify);
 
   app.addHook('onRequest', (request, reply, done) => {
     request.principal = ANONYMOUS;
     if (request.route.kind === 'own') return done();
     if (isPublic(request.method, request.canonicalPath)) return done();
-    authenticate(request, reply, done);
+    identify(request, (err, user) => {
+      if (err) return done(err);
+      if (user) return done(admit(request, reply, user));
+      // No live session: sign in (a navigation) or 401.
+      flow.unauthenticated(request, reply).then(() => done(), done);
+    });
   });
 }
-
-/** Resolves request.principal and calls done, or answers the request itself (sign-in, 401, 403). */
-type Authenticator = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
 
 /** Stage 5: reads the guard's canonical path and route, and the session cookie. */
 export const authPlugin = fp(auth, {
