@@ -26,6 +26,26 @@ export const InteractionRequiredError = answered(
   'sign-in or consent required for this API',
   401,
 );
+/** API clients (apiClients): a bearer token that does not verify (RFC 6750 invalid_token). */
+export const InvalidTokenError = answered('AW_INVALID_TOKEN', 'the bearer token is not accepted', 401);
+/** API clients: a valid token without the scope or role this API requires (RFC 6750 insufficient_scope). */
+export const InsufficientScopeError = answered(
+  'AW_INSUFFICIENT_SCOPE',
+  'the bearer token lacks the scope or role this API requires',
+  403,
+);
+/** API clients: the provider asked for more claims on the on-behalf-of call (Conditional Access). */
+export const InsufficientClaimsError = answered(
+  'AW_INSUFFICIENT_CLAIMS',
+  'the identity provider requires more claims (Conditional Access): acquire a new token with the claims in WWW-Authenticate',
+  401,
+);
+/** API clients: a route needs on-behalf-of and this provider offers no grant for it. */
+export const OnBehalfOfUnavailableError = answered(
+  'AW_ON_BEHALF_OF_UNAVAILABLE',
+  'this route cannot be called with a bearer token: the identity provider offers no token exchange (RFC 8693)',
+  502,
+);
 export const ForbiddenError = answered('AW_FORBIDDEN', 'you are signed in but not allowed here', 403);
 export const CrossSiteSignOutError = answered('AW_FORBIDDEN', 'cross-site sign-out refused', 403);
 export const CrossOriginError = createError(

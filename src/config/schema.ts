@@ -1,6 +1,7 @@
 // The configuration schema: the single source of truth for keys, types, defaults and the README reference.
 // Each section lives in schema/<section>.ts; this file assembles them in the order the reference lists.
 import { type Static, type TObject, Type } from '@sinclair/typebox';
+import { ApiClients } from './schema/api-clients.js';
 import { Authorization, type Rule } from './schema/authorization.js';
 import { HttpUrl, Seconds } from './schema/fields.js';
 import { Identity } from './schema/identity.js';
@@ -34,6 +35,7 @@ export const ConfigSchema = Type.Object(
     routes: Type.Array(Route, { default: [], description: 'Downstream APIs that get a bearer token.' }),
     publicRoutes: Type.Array(PublicRoute, { default: [], description: 'Paths served without a session.' }),
     authorization: Authorization,
+    apiClients: ApiClients,
     logging: Logging,
     metrics: Metrics,
   },

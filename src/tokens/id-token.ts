@@ -57,7 +57,7 @@ export function idTokenVerifier(
         requiredClaims: ['sub', 'exp', 'iat'],
       }));
     } catch (err) {
-      throw new IdTokenError(describe(err, unverified, id.clockSkew, idToken));
+      throw new IdTokenError(describeRefusal(err, unverified, id.clockSkew, idToken));
     }
     // jose checks iat only together with a maximum age: a token dated in the future is refused here.
     const ahead = typeof payload.iat === 'number' ? payload.iat - Math.floor(Date.now() / 1000) : 0;
@@ -82,7 +82,8 @@ export function idTokenVerifier(
 const clocksHint = (clockSkew: number) =>
   `by this server's clock (identity.clockSkew ${clockSkew} s; are the clocks in sync?)`;
 
-function describe(err: unknown, payload: JWTPayload, clockSkew: number, token: string): string {
+/** A verification failure in words for the log (never the token). */
+export function describeRefusal(err: unknown, payload: JWTPayload, clockSkew: number, token: string): string {
   // A time claim off by more than clockSkew is nearly always the provider's clock or ours: say by how
   // much, so the log points at clock sync rather than at a forged token.
   const now = Math.floor(Date.now() / 1000);

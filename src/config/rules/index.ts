@@ -1,5 +1,6 @@
 // Every cross-field rule, by section, run after the schema: each returns its problems with their paths.
 import type { Config } from '../schema.js';
+import { apiClientRules } from './api-clients.js';
 import { identityRules } from './identity.js';
 import { appTokenPublicRules, routeForwardRules, routeRules } from './routes.js';
 import { publicUrlRules, sessionRules } from './session.js';
@@ -19,6 +20,7 @@ export function crossFieldProblems(c: Config, guarded: boolean): string[] {
     routeRules,
     appTokenPublicRules,
     routeForwardRules,
+    apiClientRules,
   ]) {
     if (!guarded) {
       problems.push(...rules(c));
