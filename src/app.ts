@@ -24,7 +24,7 @@ export type { AppDeps } from './parts.js';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
-  const logger = deps.logger ?? createLogger(config.logging.level, config.logging.pretty);
+  const logger = deps.logger ?? createLogger(config.logging.level, config.logging.pretty, config.logging);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One access line per request, written by the access-log stage (with the route and user hash).

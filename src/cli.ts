@@ -54,7 +54,11 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const { createLogger } = await import('./logger.js');
-  const logger = createLogger(config.logging.level, config.logging.pretty && process.stdout.isTTY === true);
+  const logger = createLogger(
+    config.logging.level,
+    config.logging.pretty && process.stdout.isTTY === true,
+    config.logging,
+  );
   const { default: cluster } = await import('node:cluster');
   if (config.listen.workers > 1 && cluster.isPrimary) {
     const { runPrimary } = await import('./workers.js');

@@ -24,7 +24,12 @@ export const REDACT_PATHS = [
   '*.id_token',
   '*.access_token',
   '*.refresh_token',
-  '*.code',
+  // An authorization code wherever a query or body is logged; not `*.code`, which would mask every error's
+  // code (ECONNREFUSED, AW_...), the one thing an operator needs from a failure line.
+  'query.code',
+  '*.query.code',
+  'body.code',
+  '*.body.code',
   '*.clientSecret',
   '*.client_secret',
   '*.password',
@@ -33,32 +38,59 @@ export const REDACT_PATHS = [
   '*.cookie',
 ];
 
-export function loggerOptions(level: string, pretty: boolean): LoggerOptions {
+/** How lines look: pino's numbers and epoch milliseconds by default, names and ISO times for Loki/ELK. */
+export interface LogStyle {
+  levelNames: boolean;
+  timestamp: 'epoch' | 'iso';
+}
+
+const REPLY_FROM_ERRORED = 'response errored';
+const PINO_STYLE: LogStyle = { levelNames: false, timestamp: 'epoch' };
+
+export function loggerOptions(level: string, pretty: boolean, style: LogStyle = PINO_STYLE): LoggerOptions {
+  // Stacks only when asked for: at info, a failure is one line with its message and code.
+  const stacks = level === 'debug' || level === 'trace';
   return {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: {
       req: (req: FastifyRequest) => ({ method: req.method, url: redactUrl(req.url) }),
-      err: serializeError,
+      err: (err: Error) => serializeError(err, stacks),
       // A `url` field anywhere at the top (e.g. @fastify/http-proxy's "proxy websocket" debug line).
       url: (url: unknown) => (typeof url === 'string' ? redactUrl(url) : url),
     },
+    hooks: {
+      // reply-from's own warning for a failed upstream request repeats the upstream_error line (forward.ts)
+      // with a stack: kept only at debug.
+      logMethod(args, method, levelValue) {
+        if (levelValue === 40 && !stacks && args[1] === REPLY_FROM_ERRORED) return;
+        method.apply(this, args);
+      },
+    },
+    ...(style.timestamp === 'iso' ? { timestamp: pino.stdTimeFunctions.isoTime } : {}),
+    // (pino-pretty reads the numbers: names only for JSON lines.)
+    ...(style.levelNames && !pretty ? { formatters: { level: (label: string) => ({ level: label }) } } : {}),
     ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true } } } : {}),
   };
 }
 
 /**
- * pino's error serializer without `rawPacket`: Node's parser errors (logged by fastify as "client error")
- * carry the raw request bytes, Cookie and Authorization included.
+ * pino's error serializer without `rawPacket` (Node's parser errors, logged by fastify as "client error",
+ * carry the raw request bytes, Cookie and Authorization included), with the cause's code beside the
+ * error's own, and the stack only at debug.
  */
-function serializeError(err: Error): pino.SerializedError {
+function serializeError(err: Error, stacks: boolean): pino.SerializedError {
   const out = pino.stdSerializers.err(err);
-  if (out !== null && typeof out === 'object' && 'rawPacket' in out) delete out.rawPacket;
+  if (out === null || typeof out !== 'object') return out;
+  if ('rawPacket' in out) delete out.rawPacket;
+  if (!stacks) delete (out as { stack?: string }).stack;
+  const cause = (err as { cause?: { code?: unknown } }).cause;
+  if (typeof cause?.code === 'string') out.causeCode = cause.code;
   return out;
 }
 
-export function createLogger(level: string, pretty: boolean): Logger {
-  return pino(loggerOptions(level, pretty));
+export function createLogger(level: string, pretty: boolean, style?: LogStyle): Logger {
+  return pino(loggerOptions(level, pretty, style));
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;

@@ -12,6 +12,7 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../errors.js';
+import { sendError } from '../responses.js';
 import { type ForwardContext, forwardHeaders, responseHeaders } from './headers.js';
 import { upstreamAgent, withClientSocket } from './upstream-agent.js';
 
@@ -69,6 +70,8 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
     ...(opts.preHandler ? { preHandler: opts.preHandler } : {}),
     config: opts.routeConfig ?? {},
     internalRewriteLocationHeader: false,
+    // reply-from's "fetching from remote server" and "response received": the access line says it once.
+    disableRequestLogging: true,
     undici: agent,
     replyOptions: {
       // Never retry: reply-from by default re-sends a GET that got 503 up to 10 more times (42 ms x
@@ -95,7 +98,9 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
           String(opts.routeConfig?.route ?? 'upstream'),
           timedOut ? 'timeout' : 'unavailable',
         );
-        return reply.send(timedOut ? new UpstreamTimeoutError() : new UpstreamUnavailableError());
+        // Answered here, not through the error handler: this line is the failure's one line.
+        const err = timedOut ? new UpstreamTimeoutError() : new UpstreamUnavailableError();
+        return sendError(reply.request, reply, err);
       },
     },
     ...(opts.websocket

@@ -38,7 +38,7 @@ t.test('defaults are filled in', async (t) => {
   t.same(c.routes, []);
   t.same(c.publicRoutes, []);
   t.same(c.authorization, { paths: [] });
-  t.same(c.logging, { level: 'info', pretty: false });
+  t.same(c.logging, { level: 'info', pretty: false, levelNames: false, timestamp: 'epoch' });
   t.same(c.metrics, { enabled: true, host: '0.0.0.0', port: 9464, path: '/metrics' });
 });
 

@@ -6,7 +6,7 @@ import pino from 'pino';
 import type { Test } from 'tap';
 import { type AppDeps, buildApp } from '../../src/app.js';
 import type { Config } from '../../src/config/schema.js';
-import { loggerOptions } from '../../src/logger.js';
+import { type LogStyle, loggerOptions } from '../../src/logger.js';
 import { testConfig } from '../helpers/config.js';
 
 type Raw = Record<string, unknown>;
@@ -43,7 +43,7 @@ export async function startProxy(
 }
 
 /** A logger with authward's options writing parsed JSON lines into `lines`. */
-export function captureLogger(level = 'info') {
+export function captureLogger(level = 'info', style?: LogStyle) {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -51,7 +51,7 @@ export function captureLogger(level = 'info') {
       done();
     },
   });
-  return { logger: pino(loggerOptions(level, false), sink), lines };
+  return { logger: pino(loggerOptions(level, false, style), sink), lines };
 }
 
 export interface RawResponse {

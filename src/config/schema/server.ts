@@ -32,6 +32,16 @@ export const Logging = strict(
       { default: 'info', description: 'pino log level.' },
     ),
     pretty: Type.Boolean({ default: false, description: 'Human-readable logs (when stdout is a TTY).' }),
+    levelNames: Type.Boolean({
+      default: false,
+      description:
+        'Write the level as its name (`"level":"info"`) instead of pino\'s number (`30`), for Loki, ELK and other collectors that do not map the numbers. Off by default: pino tools (pino-pretty, pino transports) and existing queries read the numbers.',
+    }),
+    timestamp: Type.Union([Type.Literal('epoch'), Type.Literal('iso')], {
+      default: 'epoch',
+      description:
+        "`time` as epoch milliseconds (`epoch`, pino's default and the cheapest) or an ISO 8601 UTC string (`iso`, e.g. `2026-01-31T12:00:00.000Z`) for collectors that parse dates, not numbers.",
+    }),
   },
   'JSON logs on stdout.',
 );
