@@ -77,6 +77,11 @@ export interface IdpOptions {
    * provider's "signed out" page.
    */
   postLogoutNeedsState?: boolean;
+  /**
+   * A feature kept in its own module (e.g. test/helpers/idp-logout.ts): changes oidc-provider's
+   * configuration before the provider is built, then gets the provider.
+   */
+  extend?: { configure?(configuration: Record<string, unknown>): void; provider?(provider: unknown): void };
 }
 
 /** Claims a test can attach to a login name. Anything here overrides the defaults. */
@@ -642,7 +647,9 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
       },
     };
 
+    opts.extend?.configure?.(configuration);
     const provider = await quietly(() => new oidc.default(issuer, configuration));
+    opts.extend?.provider?.(provider);
 
     // Apps start on port 0 after the IdP: accept any loopback http redirect URI, like a dev tenant
     // with http://localhost registered (Entra ignores the port for loopback redirect URIs).
