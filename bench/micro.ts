@@ -70,7 +70,7 @@ export async function runMicro(): Promise<number> {
   };
   const now = Math.floor(Date.now() / 1000);
   const data = { sid: randomBytes(24).toString('base64url'), acc, iat: now, seen: now, exp: now + 28_800 };
-  const sealedCookie = app.encodeSecureSession(app.createSecureSession({ d: data }));
+  const sealedCookie = app.encodeSecureSession(app.createSecureSession({ signedIn: data }));
   const headers = wrkHeaders(`${names.session}=${encodeURIComponent(sealedCookie)}; app=1`);
 
   const match = publicMatcher(config.publicRoutes);
@@ -114,10 +114,10 @@ export async function runMicro(): Promise<number> {
     preferred_username: 'bench-user@test.invalid',
   };
   const records = new SessionRecords(store, null, 30, (r) =>
-    identityHeaders(r.c, config.upstream.identityHeaders, 'idp'),
+    identityHeaders(r.claims, config.upstream.identityHeaders, 'idp'),
   );
-  for (let i = 0; i < 10_000; i++) await records.create(`s${i}`, { a: `u${i}`, c: claims }, 3600);
-  await records.create(data.sid, { a: acc.homeAccountId, c: claims }, 3600);
+  for (let i = 0; i < 10_000; i++) await records.create(`s${i}`, { homeAccountId: `u${i}`, claims }, 3600);
+  await records.create(data.sid, { homeAccountId: acc.homeAccountId, claims }, 3600);
   const lru = new LRUCache<string, object>({ max: 50_000 });
   for (let i = 0; i < 10_000; i++) lru.set(`u${i}`, { i });
 
@@ -137,7 +137,7 @@ export async function runMicro(): Promise<number> {
     ['session cookie decode (cached by value: a hit)', () => app.decodeSecureSession(sealedCookie)],
     [
       'session cookie encrypt (re-issue, 1 in idle/10 s)',
-      () => app.encodeSecureSession(app.createSecureSession({ d: data })),
+      () => app.encodeSecureSession(app.createSecureSession({ signedIn: data })),
     ],
     ['canonicalPath', () => canonicalPath('/api/orders/7?sort=desc')],
     ['public route match: miss', () => match('GET', '/api/orders/7')],

@@ -60,7 +60,7 @@ export function buildParts(app: FastifyInstance, config: Config, logger: Logger,
   const tokens = new TokenService(provider, store, sealer, config.tokenCache, logger);
   const idp = config.identity.protocol === 'aad' ? 'aad' : new URL(provider.authority).host;
   const records = new SessionRecords(store, sealer, config.session.revocationCheckInterval, (r) =>
-    identityHeaders(r.c, config.upstream.identityHeaders, idp),
+    identityHeaders(r.claims, config.upstream.identityHeaders, idp),
   );
   store.onStatus((status) => {
     if (status === 'up') records.retryDeletes();

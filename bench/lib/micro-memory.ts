@@ -29,7 +29,7 @@ export async function bytesPerSession(config: Config, n: number): Promise<number
   const store = new MemoryStore({ maxEntries: 4 * n });
   const tokens = new TokenService({} as never, store, null, config.tokenCache, pino({ level: 'silent' }));
   const records = new SessionRecords(store, null, 30, (r) =>
-    identityHeaders(r.c, config.upstream.identityHeaders, 'idp'),
+    identityHeaders(r.claims, config.upstream.identityHeaders, 'idp'),
   );
   const key = scopesKey(['api://bench/read']);
   const expiresOn = Date.now() + 3_600_000;
@@ -46,7 +46,11 @@ export async function bytesPerSession(config: Config, n: number): Promise<number
       preferred_username: `${login}@test.invalid`,
     };
     await store.set(`acct:${id}`, Buffer.from(msalPartition(id, fakeJwt())), 3600);
-    await records.create(randomBytes(24).toString('base64url'), { a: id, c: claims, h: fakeJwt() }, 3600);
+    await records.create(
+      randomBytes(24).toString('base64url'),
+      { homeAccountId: id, claims, idToken: fakeJwt() },
+      3600,
+    );
     seed.remember(id, key, { accessToken: fakeJwt(), expiresOn, renewAt }, 'store');
   }
   gc();

@@ -40,7 +40,9 @@ export async function populateAccounts(
   const partitionKey = await onlyKey(client, `${prefix}acct:*`);
   const realId = partitionKey.slice(`${prefix}acct:`.length);
   const partition = await open(partitionKey);
-  const record = JSON.parse(await open(await onlyKey(client, `${prefix}sess:*`))) as { a: string };
+  const record = JSON.parse(await open(await onlyKey(client, `${prefix}sess:*`))) as {
+    homeAccountId: string;
+  };
 
   // Sealing (here) and storing (Redis) take about as long each: one batch is sealed while the last is stored.
   const batch = 1000;
@@ -51,7 +53,7 @@ export async function populateAccounts(
       const id = `${i.toString(36)}-clone.${realId}`;
       const sid = randomBytes(24).toString('base64url');
       const part = Buffer.from(partition.replaceAll(realId, id), 'utf8');
-      const rec = Buffer.from(JSON.stringify({ ...record, a: id }), 'utf8');
+      const rec = Buffer.from(JSON.stringify({ ...record, homeAccountId: id }), 'utf8');
       pipeline.set(`${prefix}acct:${id}`, sealer.seal(part, `acct:${id}`), 'PX', PARTITION_TTL_MS);
       pipeline.set(`${prefix}sess:${sid}`, sealer.seal(rec, `sess:${sid}`), 'PX', SESSION_TTL_MS);
     }

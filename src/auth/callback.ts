@@ -147,8 +147,8 @@ export function callbackRoute(app: FastifyInstance, d: CallbackDeps) {
     await d.endSession(request, false, account.homeAccountId).catch(() => undefined);
     const sid = randomBytes(24).toString('base64url');
     const lifetime = d.config.session.lifetime;
-    const hint = result.idToken.length <= 2048 ? { h: result.idToken } : {};
-    await d.records.create(sid, { a: account.homeAccountId, c: claims, ...hint }, lifetime);
+    const hint = result.idToken.length <= 2048 ? { idToken: result.idToken } : {};
+    await d.records.create(sid, { homeAccountId: account.homeAccountId, claims, ...hint }, lifetime);
     const acc: AccountRef = {
       homeAccountId: account.homeAccountId,
       environment: account.environment,
@@ -157,7 +157,7 @@ export function callbackRoute(app: FastifyInstance, d: CallbackDeps) {
       localAccountId: account.localAccountId,
     };
     const t = now();
-    request.session.set('d', { sid, acc, iat: t, seen: t, exp: t + Math.floor(lifetime) });
+    request.session.set('signedIn', { sid, acc, iat: t, seen: t, exp: t + Math.floor(lifetime) });
   }
 
   /**

@@ -1,5 +1,6 @@
 // Ending a browser's session everywhere: its server-side record, its token cache partition, its cookie.
 import type { FastifyRequest } from 'fastify';
+import { signedIn } from '../session/cookie.js';
 import type { SessionRecords } from '../session/records.js';
 import type { TokenService } from '../tokens/token-service.js';
 
@@ -16,12 +17,12 @@ export type EndSession = (
  */
 export function sessionEnder(records: SessionRecords, tokens: TokenService): EndSession {
   return async (request, clearCookie = true, keepAccount) => {
-    const s = request.session.get('d');
+    const s = signedIn(request.session);
     if (clearCookie) request.session.delete(); // (the callback overwrites it instead: delete() cannot be undone)
     if (!s) return undefined;
     let hint: string | undefined;
     try {
-      hint = (await records.get(s.sid))?.record.h;
+      hint = (await records.get(s.sid))?.record.idToken;
     } catch {
       /* store down: revoke what we can below */
     }

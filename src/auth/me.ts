@@ -2,6 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UnauthenticatedError } from '../errors.js';
 import { OWN_PAGE_HEADERS, sendError } from '../responses.js';
+import { signedIn } from '../session/cookie.js';
 import type { SessionRecords } from '../session/records.js';
 import { principalName } from './claims.js';
 import { sessionIsLive } from './session-live.js';
@@ -9,10 +10,10 @@ import { sessionIsLive } from './session-live.js';
 /** Own endpoints skip the session check, so this one applies the same rules itself (session-live.ts). */
 export function meRoute(records: SessionRecords, idleTimeout: number, providerName: string) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const s = request.session.get('d');
+    const s = signedIn(request.session);
     const rec = sessionIsLive(s, Date.now() / 1000, idleTimeout) ? await records.get(s.sid) : null;
     if (!rec) return sendError(request, reply, new UnauthenticatedError());
-    const c = rec.record.c;
+    const c = rec.record.claims;
     const user_claims = Object.entries(c).flatMap(([typ, val]) =>
       Array.isArray(val) ? val.map((v) => ({ typ, val: v })) : [{ typ, val: String(val) }],
     );

@@ -75,7 +75,7 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
 
   /** A signed-in request: authorization, WebSocket origin, then on its way. */
   const admit = (request: FastifyRequest, reply: FastifyReply, user: UserPrincipal): Error | undefined => {
-    if (authorize && !authorize(user.record.record.c, request.canonicalPath)) {
+    if (authorize && !authorize(user.record.record.claims, request.canonicalPath)) {
       request.log.info({ event: 'access_denied', path: request.canonicalPath }, 'authorization rules deny');
       sendError(request, reply, new ForbiddenError());
       return undefined;

@@ -4,6 +4,7 @@
 // caller decides what "no session" means (the auth stage starts a sign-in or answers 401; the
 // forward-auth endpoint answers its ingress). Both call this one function (through app.identify).
 import type { FastifyRequest } from 'fastify';
+import { signedIn } from '../session/cookie.js';
 import type { SessionRecords } from '../session/records.js';
 import type { UserPrincipal } from './principal.js';
 import { sessionIsLive } from './session-live.js';
@@ -22,14 +23,14 @@ export type Identify = (
 export function sessionAuthenticator(records: SessionRecords, idleTimeout: number): Identify {
   const touchAfter = Math.max(1, Math.floor(idleTimeout / 10));
   return (request, cb) => {
-    const s = request.session.get('d');
+    const s = signedIn(request.session);
     const t = Date.now() / 1000;
     if (!sessionIsLive(s, t, idleTimeout)) {
       if (s) request.session.delete();
       return cb(null, null);
     }
     const user = (record: UserPrincipal['record']): UserPrincipal => {
-      if (t - s.seen > touchAfter) request.session.set('d', { ...s, seen: Math.floor(t) });
+      if (t - s.seen > touchAfter) request.session.set('signedIn', { ...s, seen: Math.floor(t) });
       return { kind: 'user', session: s, record, account: s.acc };
     };
     const trusted = records.peek(s.sid);

@@ -2,7 +2,7 @@
 //
 // Holds only ids and times (well under 4 KB whatever the user's claims): large claims stay server-side.
 // The first key encrypts, all decrypt. `__Host-` prefixed, Secure, when publicUrl is https.
-import secureSession from '@fastify/secure-session';
+import secureSession, { type Session } from '@fastify/secure-session';
 import type { FastifyInstance } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import { type DerivedCookieNames, derive } from '../config/derived.js';
@@ -22,8 +22,25 @@ export interface SessionData {
 
 declare module '@fastify/secure-session' {
   interface SessionData {
+    signedIn: import('./cookie.js').SessionData;
+    /** Where cookies written before issue 13 hold `signedIn`: moved on first read (signedIn()). */
     d: import('./cookie.js').SessionData;
   }
+}
+
+/**
+ * The signed-in session this request's cookie holds, if any. A cookie written before issue 13 holds it
+ * under `d`: it is moved to `signedIn`, so this response re-issues the cookie in the current shape.
+ * Read as properties: the plugin's Proxy wraps every `get` call in a new function object.
+ */
+export function signedIn(session: Session): SessionData | undefined {
+  const current = session.signedIn;
+  if (current !== undefined) return current;
+  const old = session.d;
+  if (old === undefined) return undefined;
+  session.set('signedIn', old);
+  session.set('d', undefined);
+  return old;
 }
 
 /** authward's own cookie names, derived once from the config (config/derived.ts says which is which). */

@@ -13,11 +13,17 @@ import type { Store } from '../token-cache/store.js';
 
 export interface SessionRecord {
   /** homeAccountId of the token cache partition. */
-  a: string;
-  c: Claims;
+  homeAccountId: string;
+  claims: Claims;
   /** ID token, for id_token_hint at sign-out. */
-  h?: string;
+  idToken?: string;
 }
+
+/** A record as stored; before issue 13 its fields were named {a, c, h} (read still: sessions outlive releases). */
+type StoredRecord = SessionRecord | { a: string; c: Claims; h?: string };
+
+const fromStored = (r: StoredRecord): SessionRecord =>
+  'a' in r ? { homeAccountId: r.a, claims: r.c, ...(r.h === undefined ? {} : { idToken: r.h }) } : r;
 
 export interface CachedRecord {
   record: SessionRecord;
@@ -80,7 +86,7 @@ export class SessionRecords {
       this.cache.delete(sid);
       return null;
     }
-    return this.remember(sid, JSON.parse(plain.toString('utf8')) as SessionRecord);
+    return this.remember(sid, fromStored(JSON.parse(plain.toString('utf8')) as StoredRecord));
   }
 
   /**
@@ -119,7 +125,7 @@ export class SessionRecords {
     const entry = {
       record,
       headers: this.headersOf(record),
-      user: userHash(record.c),
+      user: userHash(record.claims),
       until: now + this.trustMs,
       staleUntil: now + 5 * this.trustMs,
     };
