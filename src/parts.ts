@@ -2,6 +2,7 @@
 // records, readiness, metrics, OIDC discovery, the route table and cookie names.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { BearerVerifier } from './auth/bearer.js';
 import { identityHeaders } from './auth/claims.js';
 import type { Config } from './config/schema.js';
 import { configWarnings } from './config/warnings.js';
@@ -44,6 +45,8 @@ export interface Parts {
   idp: string;
   /** The ID token check, once discovery has answered (undefined until then). */
   verifyIdToken: () => ReturnType<typeof idTokenVerifier> | undefined;
+  /** API clients' bearer token check (apiClients.enabled), once discovery has answered. */
+  bearerVerifier: () => BearerVerifier | undefined;
 }
 
 export function buildParts(app: FastifyInstance, config: Config, logger: Logger, deps: AppDeps): Parts {
@@ -66,8 +69,10 @@ export function buildParts(app: FastifyInstance, config: Config, logger: Logger,
     if (status === 'up') records.retryDeletes();
   });
   let verifyIdToken: ReturnType<typeof idTokenVerifier> | undefined;
+  let bearerVerifier: BearerVerifier | undefined;
   const stopDiscovery = discoverWithRetry(provider, readiness, logger, (doc) => {
     verifyIdToken = idTokenVerifier(config.identity, doc, provider.http, logger);
+    if (config.apiClients.enabled) bearerVerifier = new BearerVerifier(config, doc, provider.http, idp, logger);
   });
   const metrics = config.metrics.enabled ? new Metrics({ tokens, store, readiness }) : null;
   if (metrics && deps.metricsServer !== false) serveMetrics(app, metrics, config.metrics);
@@ -92,6 +97,7 @@ export function buildParts(app: FastifyInstance, config: Config, logger: Logger,
     names: cookieNames(config),
     idp,
     verifyIdToken: () => verifyIdToken,
+    bearerVerifier: () => bearerVerifier,
   };
 }
 

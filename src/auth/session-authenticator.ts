@@ -6,13 +6,13 @@
 import type { FastifyRequest } from 'fastify';
 import { signedIn } from '../session/cookie.js';
 import type { SessionRecords } from '../session/records.js';
-import type { UserPrincipal } from './principal.js';
+import type { ApiPrincipal, UserPrincipal } from './principal.js';
 import { sessionIsLive } from './session-live.js';
 
 /** Calls back with the caller's principal, null when no credential proves one (or an error). */
 export type Identify = (
   request: FastifyRequest,
-  cb: (err: Error | null, principal: UserPrincipal | null) => void,
+  cb: (err: Error | null, principal: UserPrincipal | ApiPrincipal | null) => void,
 ) => void;
 
 /**

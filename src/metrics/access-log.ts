@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
-import { userOf } from '../auth/principal.js';
+import { clientOf, userOf } from '../auth/principal.js';
 import { routedTo } from '../routing/table.js';
 import type { Metrics } from './metrics.js';
 
@@ -35,6 +35,7 @@ async function accessLog(app: FastifyInstance, o: { logger: Logger; metrics: Met
         status,
         ms: Math.round(ms * 100) / 100,
         user: userOf(request.principal),
+        client: clientOf(request.principal),
       },
       'request',
     );

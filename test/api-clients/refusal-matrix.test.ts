@@ -1,0 +1,82 @@
+// Every token an API must refuse is refused: 401 invalid_token / 403 insufficient_scope (RFC 6750) with
+// the JSON body of every refusal, 400 for several Authorization headers or an oversized token; a valid
+// token minted the same way passes (so each refusal is about the one thing changed).
+import t from 'tap';
+import type { MintKey } from '../../lab/idp-grants.js';
+import { apiWorld, appOnlyToken, call, OWN_API, OWN_SCOPE, rawGet, userTokens } from './harness.js';
+
+const OTHER_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+
+for (const mode of ['aad', 'oidc'] as const) {
+  t.test(`${mode}: refusal matrix`, async (t) => {
+    const w = await apiWorld(t, mode, { overrides: { apiClients: { maxTokenBytes: 4096 } } });
+    const now = Math.floor(Date.now() / 1000);
+    const base = {
+      sub: 'dora',
+      aud: OWN_API,
+      scope: OWN_SCOPE,
+      ...(mode === 'aad' ? { tid: w.idp.tenantId, oid: w.idp.oidFor('dora') } : {}),
+    };
+    const mint = (claims: Record<string, unknown>, key?: MintKey, header?: Record<string, unknown>) =>
+      w.grants.mint({ ...base, ...claims }, { ...(key ? { key } : {}), ...(header ? { header } : {}) });
+
+    const ok = await call(`${w.aw.url}/x`, await mint({}));
+    t.equal(ok.status, 200, 'control: a token minted the same way passes');
+
+    const refused: [string, string, number, string][] = [
+      ['wrong aud', await mint({ aud: 'api://someone-else' }), 401, 'invalid_token'],
+      ['wrong iss', await mint({ iss: 'https://evil.invalid/' }), 401, 'invalid_token'],
+      ['expired', await mint({ exp: now - 600, iat: now - 4000 }), 401, 'invalid_token'],
+      ['nbf in the future', await mint({ nbf: now + 3600 }), 401, 'invalid_token'],
+      ['alg none', await mint({}, 'none'), 401, 'invalid_token'],
+      ['HS256 with the public key', await mint({}, 'hs256-public'), 401, 'invalid_token'],
+      ['unknown kid', await mint({}, 'idp-key', { kid: 'no-such-key' }), 401, 'invalid_token'],
+      ['signed by another key', await mint({}, 'other-key'), 401, 'invalid_token'],
+      ['missing scope', await mint({ scope: `${OWN_API}/other` }), 403, 'insufficient_scope'],
+      [
+        'app-only without an allowed role',
+        await mint({ sub: 'svc', client_id: 'svc', roles: ['X'] }),
+        403,
+        'insufficient_scope',
+      ],
+      ['opaque garbage', 'kQ3x9Zr7opaqueTokenFromSomewhere', 401, 'invalid_token'],
+      ['garbage with dots', 'a.b.c', 401, 'invalid_token'],
+    ];
+    if (mode === 'aad') {
+      const iss = w.idp.issuer.replace(w.idp.tenantId, OTHER_TENANT);
+      refused.push(['other tenant', await mint({ tid: OTHER_TENANT, iss }), 401, 'invalid_token']);
+    }
+    for (const [what, token, status, error] of refused) {
+      const res = await call(`${w.aw.url}/x`, token);
+      t.equal(res.status, status, what);
+      t.equal(res.headers.get('www-authenticate'), `Bearer error="${error}"`, `${what}: challenge`);
+      const body = (await res.json()) as Record<string, unknown>;
+      t.equal(body.error, error, `${what}: JSON error`);
+      t.type(body.requestId, 'string', `${what}: requestId`);
+      t.equal(res.headers.get('location'), null, `${what}: no redirect`);
+    }
+    t.equal(w.upstream.requests.length, 1, 'only the control request reached the upstream');
+
+    // A real ID token (audience: the client id, accepted by default audiences) is not an access token.
+    const idAware = await w.start({ apiClients: { audiences: [w.idp.clients.secret.clientId, OWN_API] } });
+    const { idToken } = await userTokens(w.idp, 'erin');
+    const id = await call(`${idAware.url}/x`, idToken);
+    t.equal(id.status, 401, 'ID token presented as access token');
+    t.equal(id.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
+
+    // App-only tokens when not allowed.
+    const noApps = await w.start({ apiClients: { allowAppOnly: false, allowedRoles: [] } });
+    const app = await call(`${noApps.url}/x`, await appOnlyToken(w.idp));
+    t.equal(app.status, 403, 'app-only when not allowed');
+
+    const token = await mint({});
+    const two = await rawGet(`${w.aw.url}/x`, [
+      ['authorization', `Bearer ${token}`],
+      ['authorization', `Bearer ${token}`],
+    ]);
+    t.equal(two.status, 400, 'two Authorization headers');
+    const big = await call(`${w.aw.url}/x`, 'a'.repeat(5000));
+    t.equal(big.status, 400, 'a token over maxTokenBytes');
+    t.equal(w.upstream.requests.length, 1, 'still only the control request reached the upstream');
+  });
+}
