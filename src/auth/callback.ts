@@ -165,7 +165,7 @@ export function callbackRoute(app: FastifyInstance, d: CallbackDeps) {
    * writer of the transaction (an older version, a future field) can make this Location leave the origin.
    */
   function redirect(reply: FastifyReply, tx: LoginTx) {
-    const target = safeReturnTo(tx.returnTo, origin);
+    const target = safeReturnTo(tx.returnTo, origin, d.config.forwardAuth.allowedHosts);
     return reply.code(302).headers(OWN_PAGE_HEADERS).header('location', target).send();
   }
 

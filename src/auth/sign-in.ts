@@ -19,6 +19,8 @@ export interface SignInOptions {
   /** Scopes asked at every sign-in, and those consented up front (routes' scopes in `signIn` mode). */
   scopes: string[];
   extraScopes: string[];
+  /** Other hosts a sign-in may return to (forwardAuth.allowedHosts; return-to.ts). */
+  allowedHosts?: readonly string[];
 }
 
 export function signInFlow(o: SignInOptions) {
@@ -37,7 +39,7 @@ export function signInFlow(o: SignInOptions) {
     const scopes = extra.scopes ?? [];
     const tx = o.transactions.begin(request, reply, {
       verifier,
-      returnTo: safeReturnTo(returnTo, o.origin), // shortened to fit the cookie there
+      returnTo: safeReturnTo(returnTo, o.origin, o.allowedHosts), // shortened to fit the cookie there
       scopes,
       ...(extra.claims ? { claims: extra.claims } : {}),
     });

@@ -12,8 +12,10 @@ export interface DerivedCookieNames {
   loop: string;
   /** A pending sign-out's state and return target. */
   logout: string;
-  /** publicUrl is https: cookies are `__Host-` and Secure. */
+  /** publicUrl is https: cookies are `__Host-` (`__Secure-` with a domain) and Secure. */
   secure: boolean;
+  /** session.cookieDomain: the session cookie's Domain attribute (shared by the hosts under it). */
+  domain: string | undefined;
   isOwn: (name: string) => boolean;
 }
 
@@ -45,7 +47,9 @@ function compute(config: Config): Derived {
   const url = new URL(config.publicUrl);
   const secure = url.protocol === 'https:';
   const name = config.session.cookieName;
-  const session = `${secure ? '__Host-' : ''}${name}`;
+  const domain = config.session.cookieDomain;
+  // `__Host-` forbids a Domain attribute: a shared cookie can only be `__Secure-` (docs/forward-auth.md).
+  const session = `${secure ? (domain ? '__Secure-' : '__Host-') : ''}${name}`;
   const txPrefix = `${session}-tx-`;
   const loop = `${name}-loop`;
   const logout = `${session}-logout`;
@@ -59,6 +63,7 @@ function compute(config: Config): Derived {
       loop,
       logout,
       secure,
+      domain,
       isOwn: (n) => n === session || n.startsWith(txPrefix) || n === loop || n === logout,
     },
     routePrefixes: config.routes.map((r) => ({ name: r.name, prefix: routePrefix(r.path) })),

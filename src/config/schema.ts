@@ -4,6 +4,7 @@ import { type Static, type TObject, Type } from '@sinclair/typebox';
 import { ApiClients } from './schema/api-clients.js';
 import { Authorization, type Rule } from './schema/authorization.js';
 import { HttpUrl, Seconds } from './schema/fields.js';
+import { ForwardAuth } from './schema/forward-auth.js';
 import { Identity } from './schema/identity.js';
 import { PublicRoute, Route } from './schema/routes.js';
 import { Health, Listen, Logging, Metrics } from './schema/server.js';
@@ -35,6 +36,7 @@ export const ConfigSchema = Type.Object(
     routes: Type.Array(Route, { default: [], description: 'Downstream APIs that get a bearer token.' }),
     publicRoutes: Type.Array(PublicRoute, { default: [], description: 'Paths served without a session.' }),
     authorization: Authorization,
+    forwardAuth: ForwardAuth,
     apiClients: ApiClients,
     logging: Logging,
     metrics: Metrics,

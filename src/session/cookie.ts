@@ -60,7 +60,7 @@ export async function sessionCookiePlugin(app: FastifyInstance, config: Config, 
     key: (config.session.keys ?? []).map((k) => Buffer.from(k, 'base64')),
     cookieName: names.session,
     expiry: Math.ceil(config.session.lifetime),
-    cookie: { path: '/', httpOnly: true, secure: names.secure, sameSite: 'lax' },
+    cookie: { path: '/', domain: names.domain, httpOnly: true, secure: names.secure, sameSite: 'lax' },
   });
   cacheDecodes(app, Math.ceil(config.session.lifetime));
 }

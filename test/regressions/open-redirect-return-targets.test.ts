@@ -219,3 +219,84 @@ t.test('end to end: login transaction, callback Location, logout target', async 
     );
   }
 });
+
+// forwardAuth.allowedHosts: a sign-in may return to another host, but only one the list names exactly
+// (or a subdomain of a `*.` entry), on its listed port, with no userinfo, and under the scheme rules.
+t.test('safeReturnTo with a host list: listed hosts only, every trick refused', async (t) => {
+  const HTTPS = 'https://auth.example.com';
+  const hosts = ['app.example.com', '*.apps.example.com', 'admin.example.com:8443'];
+  const ok: [string, string][] = [
+    ['https://app.example.com/x?y=1#z', 'https://app.example.com/x?y=1#z'],
+    ['https://app.example.com:443/x', 'https://app.example.com/x'],
+    ['https://app.example.com', 'https://app.example.com/'],
+    ['https://a.apps.example.com/', 'https://a.apps.example.com/'],
+    ['https://b.a.apps.example.com/p', 'https://b.a.apps.example.com/p'],
+    ['https://admin.example.com:8443/p', 'https://admin.example.com:8443/p'],
+    [`${HTTPS}/own`, '/own'],
+    ['/own', '/own'],
+  ];
+  for (const [input, want] of ok) t.equal(safeReturnTo(input, HTTPS, hosts), want, `allowed: ${input}`);
+  const refused = [
+    // suffix and prefix tricks
+    'https://app.example.com.evil.com/',
+    'https://evilapp.example.com/',
+    'https://app.example.comevil.com/',
+    'https://apps.example.com/', // the wildcard's apex is not under it
+    'https://x.apps.example.com.evil.com/',
+    'https://evil.com/.apps.example.com',
+    'https://evil.com?app.example.com',
+    'https://evil.com#app.example.com',
+    'https://evil.com\\@app.example.com/',
+    'https://evil.com%2fapp.example.com/',
+    // userinfo
+    'https://app.example.com@evil.com/',
+    'https://app.example.com:443@evil.com/',
+    'https://user:pw@app.example.com/',
+    'https://@app.example.com/',
+    // ports
+    'https://app.example.com:8443/',
+    'https://admin.example.com/',
+    'https://admin.example.com:443/',
+    'https://admin.example.com:08443/',
+    'https://app.example.com:/x',
+    // IDN, case and trailing dots
+    'https://аpp.example.com/', // Cyrillic "а"
+    'https://xn--pp-8cd.example.com/',
+    'https://app.ex\u0430mple.com/',
+    'https://APP.example.com/',
+    'https://app.example.com./',
+    'https://app.example.com../',
+    'https://a.apps.example.com./',
+    'https://app..example.com/',
+    // schemes and shapes
+    'http://app.example.com/', // publicUrl is https: no downgrade
+    'javascript://app.example.com/%0aalert(1)',
+    'ftp://app.example.com/',
+    '//app.example.com/',
+    'https:/app.example.com/',
+    'https:app.example.com/',
+    'https://app.example.com\t/',
+    ' https://app.example.com/',
+    'https://127.0.0.1/',
+    'https://[::1]/',
+  ];
+  for (const input of refused) {
+    t.equal(safeReturnTo(input, HTTPS, hosts), '/', `stays home: ${JSON.stringify(input)}`);
+  }
+  // A listed host with an unsafe path: the host's root, never the path.
+  t.equal(
+    safeReturnTo('https://app.example.com/%0d%0aSet-Cookie:a=b', HTTPS, hosts),
+    'https://app.example.com/',
+  );
+  t.equal(safeReturnTo('https://app.example.com//evil.com', HTTPS, hosts), 'https://app.example.com/');
+  // Without a list (the default) nothing but the own origin, as before.
+  t.equal(safeReturnTo('https://app.example.com/x', HTTPS), '/');
+  // publicUrl http (a dev set-up): http and https to a listed host both pass.
+  t.equal(
+    safeReturnTo('http://app.example.com/x', 'http://auth.example.com', hosts),
+    'http://app.example.com/x',
+  );
+  // The whole published corpus still stays home with a list in force.
+  for (const p of PAYLOADS)
+    assertSafe(t, safeReturnTo(p, ORIGIN, hosts), `corpus with a list ${JSON.stringify(p).slice(0, 40)}`);
+});

@@ -1,6 +1,7 @@
 // Every cross-field rule, by section, run after the schema: each returns its problems with their paths.
 import type { Config } from '../schema.js';
 import { apiClientRules } from './api-clients.js';
+import { forwardAuthRules } from './forward-auth.js';
 import { identityRules } from './identity.js';
 import { appTokenPublicRules, routeForwardRules, routeRules } from './routes.js';
 import { publicUrlRules, sessionRules } from './session.js';
@@ -20,6 +21,7 @@ export function crossFieldProblems(c: Config, guarded: boolean): string[] {
     routeRules,
     appTokenPublicRules,
     routeForwardRules,
+    forwardAuthRules,
     apiClientRules,
   ]) {
     if (!guarded) {

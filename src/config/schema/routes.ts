@@ -45,6 +45,11 @@ export const Route = Type.Object(
       description:
         'token app only. DANGEROUS: publicRoutes entries under this route then send the application’s own token for anonymous callers (anyone may call the API as the application). Without it such an overlap is a config error.',
     }),
+    forwardAuth: Type.Boolean({
+      default: false,
+      description:
+        'With forwardAuth.enabled: the verify endpoint hands this route’s token to the ingress (`Authorization: Bearer`) for requests it sends straight to `target`. Off: the ingress gets identity headers only.',
+    }),
     forwardHeaders: Type.Array(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" }), {
       default: [],
       uniqueItems: true,

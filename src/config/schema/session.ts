@@ -9,6 +9,13 @@ export const Session = strict(
       pattern: '^[A-Za-z0-9_-]+$',
       description: 'Session cookie name; prefixed with `__Host-` when publicUrl is https.',
     }),
+    cookieDomain: Type.Optional(
+      Type.String({
+        pattern: '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$',
+        description:
+          'Share the session with every host under this domain (forward auth for several hosts; publicUrl’s host must be under it). The cookie then carries `Domain=` and the `__Secure-` prefix instead of `__Host-`: every host under the domain receives it (docs/forward-auth.md says what that trades).',
+      }),
+    ),
     ...secret(
       'keys',
       Type.Array(Key32, {
