@@ -72,7 +72,8 @@ export function buildParts(app: FastifyInstance, config: Config, logger: Logger,
   let bearerVerifier: BearerVerifier | undefined;
   const stopDiscovery = discoverWithRetry(provider, readiness, logger, (doc) => {
     verifyIdToken = idTokenVerifier(config.identity, doc, provider.http, logger);
-    if (config.apiClients.enabled) bearerVerifier = new BearerVerifier(config, doc, provider.http, idp, logger);
+    if (config.apiClients.enabled)
+      bearerVerifier = new BearerVerifier(config, doc, provider.http, idp, logger);
   });
   const metrics = config.metrics.enabled ? new Metrics({ tokens, store, readiness }) : null;
   if (metrics && deps.metricsServer !== false) serveMetrics(app, metrics, config.metrics);
