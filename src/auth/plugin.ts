@@ -18,9 +18,11 @@ import type { SessionRecords } from '../session/records.js';
 import type { Provider } from '../tokens/provider.js';
 import type { TokenService } from '../tokens/token-service.js';
 import { authorizer } from './authorize.js';
+import type { BearerVerifier } from './bearer.js';
+import { BearerRefusal, bearerFirst, refuse } from './bearer-authenticator.js';
 import { authEndpoints } from './endpoints.js';
 import { LoginTransactions } from './login-tx.js';
-import { ANONYMOUS, type UserPrincipal } from './principal.js';
+import { ANONYMOUS, type ApiPrincipal, type UserPrincipal } from './principal.js';
 import { publicMatcher } from './public-routes.js';
 import { type Identify, sessionAuthenticator } from './session-authenticator.js';
 import { type SignInFlow, signInFlow } from './sign-in.js';
@@ -44,6 +46,8 @@ export interface AuthOptions {
   names: CookieNames;
   verifyIdToken: () => ((idToken: string, nonce: string) => Promise<JWTPayload>) | undefined;
   idp: string;
+  /** The API clients' token check, once discovery has answered (apiClients.enabled). */
+  bearerVerifier: () => BearerVerifier | undefined;
   /** Scopes consented at sign-in besides identity.scopes (routes' scopes in `signIn` mode). */
   extraScopes: string[];
 }
@@ -94,10 +98,27 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
     return undefined;
   };
 
+  /** An API client (bearer token): the same authorization rules, on the token's claims. */
+  const admitApi = (request: FastifyRequest, reply: FastifyReply, p: ApiPrincipal): undefined => {
+    if (authorize && !authorize(p.claims, request.canonicalPath)) {
+      request.log.info(
+        { event: 'access_denied', client: 'api', path: request.canonicalPath },
+        'authorization rules deny',
+      );
+      sendError(request, reply, new ForbiddenError());
+      return undefined;
+    }
+    request.principal = p;
+    return undefined;
+  };
+
   // Who is calling: the authenticators in order, the first that proves someone wins (today the session
   // cookie; an API client's bearer token joins ahead of it, choosing requests by their Authorization
   // header). Decorated so the forward-auth endpoint asks exactly the same question.
-  const identify: Identify = sessionAuthenticator(o.records, config.session.idleTimeout);
+  const session = sessionAuthenticator(o.records, config.session.idleTimeout);
+  const identify: Identify = config.apiClients.enabled
+    ? bearerFirst(config.apiClients.maxTokenBytes, o.bearerVerifier, session)
+    : session;
   app.decorate('identify', identify);
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -105,7 +126,12 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
     if (request.route.kind === 'own') return done();
     if (isPublic(request.method, request.canonicalPath)) return done();
     identify(request, (err, user) => {
+      if (err instanceof BearerRefusal) {
+        refuse(request, reply, err);
+        return done();
+      }
       if (err) return done(err);
+      if (user?.kind === 'api') return done(admitApi(request, reply, user));
       if (user) return done(admit(request, reply, user));
       // No live session: sign in (a navigation) or 401.
       flow.unauthenticated(request, reply).then(() => done(), done);
