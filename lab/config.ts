@@ -23,20 +23,21 @@ export function rawConfig(overrides: Raw = {}): Raw {
     logging: { level: 'silent' },
     metrics: { enabled: false },
   };
-  return merge(base, overrides);
+  return mergeRaw(base, overrides);
 }
 
 export function testConfig(overrides: Raw = {}): Config {
   return validateConfig(rawConfig(overrides));
 }
 
-function merge(a: Raw, b: Raw): Raw {
+/** Deep merge of raw config: objects merge, arrays and values replace. */
+export function mergeRaw(a: Raw, b: Raw): Raw {
   const out: Raw = { ...a };
   for (const [k, v] of Object.entries(b)) {
     const cur = out[k];
     out[k] =
       v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)
-        ? merge(cur as Raw, v as Raw)
+        ? mergeRaw(cur as Raw, v as Raw)
         : v;
   }
   return out;

@@ -17,28 +17,26 @@ import {
   nextTokenRequest,
   readyz,
   redisCache,
-  signedIn,
-  startReplica,
   startWorld,
   type Tap,
   until,
-} from '../token-cache/fixture.js';
+} from '../helpers/world.js';
 
 const PREFIX = 'restart:';
 // Longer than injecting the fault takes (a SIGKILL, a flag), shorter than the provider timeout (5 s).
 const PROVIDER_DELAY = 1500;
 
-const w = await startWorld(t);
+const w = await startWorld(t, { apis: ['orders', 'graph', 'bench'], cookieScope: 'host', app: false });
 // AOF with fsync on every write: the lock survives the crash, as it would with a persistent Redis.
 const redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
 t.teardown(() => redis.stop());
 const fp = await startFaultProxy({ target: { port: redis.port } });
 t.teardown(() => fp.close());
-const app = await startReplica(t, w, {
+const app = await w.start({
   tokenCache: redisCache(w, `redis://127.0.0.1:${fp.port}`, PREFIX, { commandTimeout: 1, connectTimeout: 1 }),
   identity: { timeout: 5 },
 });
-const browser = await signedIn(t, w, app, 'rhea');
+const browser = await w.signIn('rhea', { app: app });
 const route = (api: keyof typeof API_DEFS) => call(browser, `${app.url}${API_DEFS[api].path}/x`);
 const raw = redis.client();
 const locks = async () => (await raw.keys(`${PREFIX}lock:*`)).length;

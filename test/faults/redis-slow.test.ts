@@ -3,26 +3,23 @@
 import t from 'tap';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startRedis } from '../helpers/redis.js';
-import {
-  API_DEFS,
-  call,
-  readyz,
-  redisCache,
-  signedIn,
-  startReplica,
-  startWorld,
-} from '../token-cache/fixture.js';
+import { API_DEFS, call, readyz, redisCache, startWorld } from '../helpers/world.js';
 
 const LATENCY = 300; // one way: a command's round trip takes at least 600 ms
 
 // 300 s access tokens, renewWindow 1 (MSAL's fixed 300 s): every acquisition is a refresh under the
 // store's lock (the most round trips a request can make), and none is served from the in-process cache.
-const w = await startWorld(t, { accessTokenTTL: 300 });
+const w = await startWorld(t, {
+  idp: { accessTokenTTL: 300 },
+  apis: ['orders', 'graph', 'bench'],
+  cookieScope: 'host',
+  app: false,
+});
 const redis = await startRedis();
 t.teardown(() => redis.stop());
 const fp = await startFaultProxy({ target: { port: redis.port } });
 t.teardown(() => fp.close());
-const app = await startReplica(t, w, {
+const app = await w.start({
   tokenCache: redisCache(w, `redis://127.0.0.1:${fp.port}`, 'slow:', {
     commandTimeout: 1,
     connectTimeout: 2,
@@ -31,7 +28,7 @@ const app = await startReplica(t, w, {
   // Session records re-read from Redis on (almost) every request, too.
   session: { revocationCheckInterval: 0.001 },
 });
-const browser = await signedIn(t, w, app, 'sloane');
+const browser = await w.signIn('sloane', { app: app });
 const orders = () => call(browser, `${app.url}${API_DEFS.orders.path}/x`);
 const page = () => call(browser, `${app.url}/app/page`);
 

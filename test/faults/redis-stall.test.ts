@@ -6,16 +6,7 @@ import { RedisStore } from '../../src/token-cache/redis-store.js';
 import { testConfig } from '../helpers/config.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startRedis } from '../helpers/redis.js';
-import {
-  API_DEFS,
-  call,
-  readyz,
-  redisCache,
-  signedIn,
-  startReplica,
-  startWorld,
-  until,
-} from '../token-cache/fixture.js';
+import { API_DEFS, call, readyz, redisCache, startWorld, until } from '../helpers/world.js';
 
 const COMMAND_TIMEOUT = 1;
 
@@ -23,7 +14,7 @@ const COMMAND_TIMEOUT = 1;
 const unhandled: unknown[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
 
-const w = await startWorld(t);
+const w = await startWorld(t, { apis: ['orders', 'graph', 'bench'], cookieScope: 'host', app: false });
 const redis = await startRedis();
 t.teardown(() => redis.stop());
 const fp = await startFaultProxy({ target: { port: redis.port } });
@@ -34,8 +25,8 @@ const tokenCache = redisCache(w, `redis://127.0.0.1:${fp.port}`, 'stall:', {
 });
 const store = new RedisStore(testConfig({ tokenCache }).tokenCache);
 t.teardown(() => store.close());
-const app = await startReplica(t, w, { tokenCache }, store);
-const browser = await signedIn(t, w, app, 'stella');
+const app = await w.start({ tokenCache }, { store: store });
+const browser = await w.signIn('stella', { app: app });
 const route = (api: keyof typeof API_DEFS) => call(browser, `${app.url}${API_DEFS[api].path}/x`);
 
 t.test('stalled: 503 after one command timeout where Redis is needed, then at once', async (t) => {

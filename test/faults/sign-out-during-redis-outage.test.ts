@@ -5,32 +5,23 @@ import { Redis } from 'ioredis';
 import t from 'tap';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startRedis } from '../helpers/redis.js';
-import {
-  call,
-  listKeys,
-  logout,
-  redisCache,
-  signedIn,
-  startReplica,
-  startWorld,
-  until,
-} from '../token-cache/fixture.js';
+import { call, listKeys, logout, redisCache, startWorld, until } from '../helpers/world.js';
 
 const PREFIX = 'signout:';
-const w = await startWorld(t);
+const w = await startWorld(t, { apis: ['orders', 'graph', 'bench'], cookieScope: 'host', app: false });
 const redis = await startRedis();
 t.teardown(() => redis.stop());
 const direct = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true });
 t.teardown(() => direct.disconnect());
 const fp = await startFaultProxy({ target: { port: redis.port } });
 t.teardown(() => fp.close());
-const app = await startReplica(t, w, {
+const app = await w.start({
   tokenCache: redisCache(w, `redis://127.0.0.1:${fp.port}`, PREFIX, {
     commandTimeout: 1,
     connectTimeout: 1,
   }),
 });
-const browser = await signedIn(t, w, app, 'oscar');
+const browser = await w.signIn('oscar', { app: app });
 /** The copied cookie alone, sent as an API call would (401, not a redirect, when refused). */
 const replay = async (cookie: string) => {
   const res = await fetch(`${app.url}/app`, { headers: { cookie, accept: 'application/json' } });

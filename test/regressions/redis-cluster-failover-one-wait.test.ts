@@ -13,13 +13,13 @@ import { RedisStore } from '../../src/token-cache/redis-store.js';
 import type { StoreStatus } from '../../src/token-cache/store.js';
 import { testConfig } from '../helpers/config.js';
 import { startRedisCluster } from '../helpers/redis.js';
-import { API_DEFS, call, redisCache, signedIn, startReplica, startWorld } from '../token-cache/fixture.js';
+import { API_DEFS, call, redisCache, startWorld } from '../helpers/world.js';
 
 const TRUST_S = 2; // session.revocationCheckInterval: a record read within 5x this is used while the store fails
 // A hash tag puts every key in one slot: every store command of a request goes to the master we kill.
 const PREFIX = 'failover{one}:';
 
-const w = await startWorld(t);
+const w = await startWorld(t, { apis: ['orders', 'graph', 'bench'], cookieScope: 'host', app: false });
 // A node timeout well above two command timeouts: the replica cannot take over between a request's two
 // reads, so a second wait (before the fix) is certain, not a matter of scheduling.
 const cluster = await startRedisCluster({ masters: 3, replicas: 1, nodeTimeoutMs: 4000 });
@@ -29,15 +29,13 @@ const store = new RedisStore(testConfig({ tokenCache }).tokenCache);
 t.teardown(() => store.close());
 const events: { status: StoreStatus; at: number }[] = [];
 store.onStatus((status) => events.push({ status, at: performance.now() }));
-const app = await startReplica(
-  t,
-  w,
+const app = await w.start(
   {
     tokenCache,
     session: { revocationCheckInterval: TRUST_S },
     metrics: { enabled: true, host: '127.0.0.1', port: 0 },
   },
-  store,
+  { store: store },
 );
 // At each transition (after the app's own listener updated readiness), what the metric says. A gauge
 // collects synchronously when read, so this is its value at that very moment.
@@ -48,7 +46,7 @@ store.onStatus((status) => {
     metricAt.push({ status, up: values.find((v) => v.labels.dependency === 'tokenStore')?.value });
   });
 });
-const browser = await signedIn(t, w, app, 'fay');
+const browser = await w.signIn('fay', { app: app });
 const route = (api: keyof typeof API_DEFS) => call(browser, `${app.url}${API_DEFS[api].path}/x`);
 
 /** The store's status at `at` (the last event before it). */

@@ -6,20 +6,25 @@
 // Replicas sharing one store have separate L1s, so a second replica's first call reads the partition.
 import t from 'tap';
 import { MemoryStore } from '../../src/token-cache/memory-store.js';
-import { call, signedIn, startReplica, startWorld } from '../token-cache/fixture.js';
+import { call, startWorld } from '../helpers/world.js';
 
 for (const issuerPath of ['', '/realms/main', '/api/oidc', '/oauth2/default']) {
   t.test(`issuer path "${issuerPath}"`, async (t) => {
-    const w = await startWorld(t, { issuerPath });
+    const w = await startWorld(t, {
+      idp: { issuerPath },
+      apis: ['orders', 'graph', 'bench'],
+      cookieScope: 'host',
+      app: false,
+    });
     t.equal(new URL(w.idp.issuer).pathname.replace(/\/$/, ''), issuerPath, 'the issuer has that path');
     const store = new MemoryStore({ maxEntries: 1000 });
     t.teardown(() => store.close());
     const [a, b, c] = [
-      await startReplica(t, w, {}, store),
-      await startReplica(t, w, {}, store),
-      await startReplica(t, w, {}, store),
+      await w.start({}, { store: store }),
+      await w.start({}, { store: store }),
+      await w.start({}, { store: store }),
     ];
-    const browser = await signedIn(t, w, a, 'kim');
+    const browser = await w.signIn('kim', { app: a });
     const grants = () => w.idp.counters.refreshToken;
 
     for (const api of ['orders', 'graph', 'bench'] as const) {

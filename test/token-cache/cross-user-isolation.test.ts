@@ -10,10 +10,8 @@ import {
   type MsalCache,
   readPartition,
   redisCache,
-  signedIn,
-  startReplica,
   startWorld,
-} from './fixture.js';
+} from '../helpers/world.js';
 
 const PREFIX = 'iso:';
 const USERS = ['alice', 'bob'] as const;
@@ -22,15 +20,23 @@ const SECTIONS = ['Account', 'AccessToken', 'RefreshToken', 'IdToken'] as const;
 
 for (const mode of ['oidc', 'aad'] as const) {
   t.test(`${mode}: alice and bob, interleaved, never see each other's tokens`, async (t) => {
-    const w = await startWorld(t, { mode });
+    const w = await startWorld(t, {
+      idp: { mode },
+      apis: ['orders', 'graph', 'bench'],
+      cookieScope: 'host',
+      app: false,
+    });
     const redis = await startRedis();
     t.teardown(() => redis.stop());
     // An L1 of one entry: the two users evict each other, so nearly every request goes through the
     // store and a fresh per-account MSAL client, the path where a shared client leaked across users.
-    const app = await startReplica(t, w, {
+    const app = await w.start({
       tokenCache: redisCache(w, redis.url, PREFIX, { l1MaxEntries: 1 }),
     });
-    const browsers = { alice: await signedIn(t, w, app, 'alice'), bob: await signedIn(t, w, app, 'bob') };
+    const browsers = {
+      alice: await w.signIn('alice', { app: app }),
+      bob: await w.signIn('bob', { app: app }),
+    };
     const apiNames = Object.keys(API_DEFS) as ApiName[];
 
     // Interleaved: alice, bob, alice, bob... over the three routes, all in flight at once; the first

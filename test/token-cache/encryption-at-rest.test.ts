@@ -10,10 +10,8 @@ import {
   listKeys,
   readPartition,
   redisCache,
-  signedIn,
-  startReplica,
   startWorld,
-} from './fixture.js';
+} from '../helpers/world.js';
 
 const PREFIX = 'rest:';
 const LOGIN = 'zelda-rest';
@@ -21,7 +19,7 @@ const EMAIL = 'zelda.private@example.org';
 const NAME = 'Zelda Privatestone';
 
 t.test('sealed at rest, and key rotation', async (t) => {
-  const w = await startWorld(t);
+  const w = await startWorld(t, { apis: ['orders', 'graph', 'bench'], cookieScope: 'host', app: false });
   w.idp.setUser(LOGIN, { email: EMAIL, name: NAME, preferred_username: EMAIL });
   const redis = await startRedis();
   t.teardown(() => redis.stop());
@@ -30,8 +28,8 @@ t.test('sealed at rest, and key rotation', async (t) => {
   const k2 = newKey();
   const cache = (keys: string[]) => redisCache(w, redis.url, PREFIX, { encryptionKeys: keys });
 
-  const app1 = await startReplica(t, w, { tokenCache: cache([k1]) });
-  const browser = await signedIn(t, w, app1, LOGIN);
+  const app1 = await w.start({ tokenCache: cache([k1]) });
+  const browser = await w.signIn(LOGIN, { app: app1 });
   t.equal((await call(browser, `${app1.url}${API_DEFS.orders.path}/x`)).status, 200);
   const bearer = String(w.apis.orders.requests.at(-1)?.headers.authorization).replace(/^Bearer /, '');
 
@@ -71,7 +69,7 @@ t.test('sealed at rest, and key rotation', async (t) => {
   // Rotation, step 1: a new first key, the old one still listed. Same sessions, no sign-in.
   await app1.close();
   const before = { ...w.idp.counters };
-  const app2 = await startReplica(t, w, { tokenCache: cache([k2, k1]) });
+  const app2 = await w.start({ tokenCache: cache([k2, k1]) });
   const orders = await call(browser, `${app2.url}${API_DEFS.orders.path}/x`);
   t.equal(orders.status, 200, '[k2, k1]: the k1 session and partition still open');
   t.equal(orders.body.sub, LOGIN);
@@ -84,7 +82,7 @@ t.test('sealed at rest, and key rotation', async (t) => {
 
   // Rotation, step 2: the old key dropped. The k1 session record cannot be opened: signed out.
   await app2.close();
-  const app3 = await startReplica(t, w, { tokenCache: cache([k2]) });
+  const app3 = await w.start({ tokenCache: cache([k2]) });
   const api = await call(browser, `${app3.url}${API_DEFS.orders.path}/x`);
   t.equal(api.status, 401, '[k2]: an API call gets 401, not a crash');
   t.equal(api.body.error, 'unauthenticated');
@@ -95,7 +93,7 @@ t.test('sealed at rest, and key rotation', async (t) => {
   t.match(page.headers.get('location'), w.idp.discovery.authorization_endpoint);
   t.equal((await fetch(`${app3.url}/healthz`)).status, 200, 'the process is fine');
 
-  const again = await signedIn(t, w, app3, LOGIN);
+  const again = await w.signIn(LOGIN, { app: app3 });
   t.equal((await call(again, `${app3.url}${API_DEFS.orders.path}/x`)).status, 200, 'signing in again works');
   for (const key of (await listKeys(raw, PREFIX)).filter((k) => !k.startsWith('lock:'))) {
     const blob = (await raw.getBuffer(PREFIX + key)) as Buffer;

@@ -7,18 +7,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { startRedis } from '../helpers/redis.js';
-import { API_DEFS, call, logout, redisCache, signedIn, startReplica, startWorld } from './fixture.js';
+import { API_DEFS, call, logout, redisCache, startWorld } from '../helpers/world.js';
 
 const L1_TTL = 1;
 
 t.test('a sign-out on A reaches B’s L1 within l1Ttl', async (t) => {
-  const w = await startWorld(t);
+  const w = await startWorld(t, { apis: ['orders', 'graph', 'bench'], cookieScope: 'host', app: false });
   const redis = await startRedis();
   t.teardown(() => redis.stop());
   const tokenCache = redisCache(w, redis.url, 'l1:', { l1Ttl: L1_TTL });
-  const a = await startReplica(t, w, { tokenCache });
-  const b = await startReplica(t, w, { tokenCache });
-  const browser = await signedIn(t, w, a, 'quinn');
+  const a = await w.start({ tokenCache });
+  const b = await w.start({ tokenCache });
+  const browser = await w.signIn('quinn', { app: a });
   const onB = (headers: Record<string, string> = {}) =>
     call(browser, `${b.url}${API_DEFS.graph.path}/x`, headers);
 

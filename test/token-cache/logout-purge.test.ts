@@ -1,27 +1,18 @@
 // Sign-out deletes the account's partition and the session record from Redis (DEL, no empty shell); every key has a TTL.
 import t from 'tap';
 import { startRedis } from '../helpers/redis.js';
-import {
-  API_DEFS,
-  call,
-  listKeys,
-  logout,
-  redisCache,
-  signedIn,
-  startReplica,
-  startWorld,
-} from './fixture.js';
+import { API_DEFS, call, listKeys, logout, redisCache, startWorld } from '../helpers/world.js';
 
 const PREFIX = 'purge:';
 
 t.test('logout purges the account from Redis', async (t) => {
-  const w = await startWorld(t);
+  const w = await startWorld(t, { apis: ['orders', 'graph', 'bench'], cookieScope: 'host', app: false });
   const redis = await startRedis();
   t.teardown(() => redis.stop());
   const raw = redis.client();
-  const app = await startReplica(t, w, { tokenCache: redisCache(w, redis.url, PREFIX) });
-  const browser = await signedIn(t, w, app, 'lou');
-  const other = await signedIn(t, w, app, 'max');
+  const app = await w.start({ tokenCache: redisCache(w, redis.url, PREFIX) });
+  const browser = await w.signIn('lou', { app: app });
+  const other = await w.signIn('max', { app: app });
   for (const api of ['orders', 'graph'] as const) {
     t.equal((await call(browser, `${app.url}${API_DEFS[api].path}/x`)).status, 200, `lou: ${api} token`);
   }

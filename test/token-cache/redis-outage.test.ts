@@ -1,7 +1,7 @@
 // Redis down or frozen: L1 tokens keep working, the rest fails fast with 503 JSON, readiness stays 200, and all heals by itself.
 import t from 'tap';
 import { startRedis } from '../helpers/redis.js';
-import { API_DEFS, call, readyz, redisCache, signedIn, startReplica, startWorld, until } from './fixture.js';
+import { API_DEFS, call, readyz, redisCache, startWorld, until } from '../helpers/world.js';
 
 const COMMAND_TIMEOUT = 0.5;
 const CONNECT_TIMEOUT = 0.5;
@@ -14,17 +14,17 @@ const unhandled: unknown[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
 
 t.test('outage, recovery, freeze, thaw', async (t) => {
-  const w = await startWorld(t);
+  const w = await startWorld(t, { apis: ['orders', 'graph', 'bench'], cookieScope: 'host', app: false });
   // Persistence on, so a restart brings the sessions back as a real Redis with AOF would.
   const redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
   t.teardown(() => redis.stop());
-  const app = await startReplica(t, w, {
+  const app = await w.start({
     tokenCache: redisCache(w, redis.url, 'outage:', {
       commandTimeout: COMMAND_TIMEOUT,
       connectTimeout: CONNECT_TIMEOUT,
     }),
   });
-  const browser = await signedIn(t, w, app, 'olive');
+  const browser = await w.signIn('olive', { app: app });
   const route = (api: keyof typeof API_DEFS) => call(browser, `${app.url}${API_DEFS[api].path}/x`);
   t.equal((await route('orders')).status, 200, 'orders token acquired (now in L1)');
   t.same(await readyz(app), { status: 200, tokenStore: 'up' });

@@ -14,33 +14,29 @@
 // refreshes queue on the lock, one per flight, and none of them reuses a spent refresh token.
 import t from 'tap';
 import { startRedis } from '../helpers/redis.js';
-import {
-  API_DEFS,
-  type ApiName,
-  call,
-  redisCache,
-  signedIn,
-  startReplica,
-  startWorld,
-  type Tap,
-} from './fixture.js';
+import { API_DEFS, type ApiName, call, redisCache, startWorld, type Tap } from '../helpers/world.js';
 
 const REQUESTS = 50;
 type Counter = 'l1Hits' | 'storeHits' | 'refreshes' | 'refreshFailures' | 'lockWaits' | 'misses';
 
 /** Three replicas on one Redis, one signed-in user, 50 concurrent requests to a route needing a refresh. */
 async function burst(t: Tap, accessTokenTTL: number, apis: ApiName[]) {
-  const w = await startWorld(t, { rotateRefreshToken: true, accessTokenTTL });
+  const w = await startWorld(t, {
+    idp: { rotateRefreshToken: true, accessTokenTTL },
+    apis: ['orders', 'graph', 'bench'],
+    cookieScope: 'host',
+    app: false,
+  });
   const redis = await startRedis();
   t.teardown(() => redis.stop());
   // renewWindow 1: MSAL's fixed 300 s window, which the TTLs below are chosen around.
   const tokenCache = redisCache(w, redis.url, 'race:', { renewWindow: 1 });
   const replicas = [
-    await startReplica(t, w, { tokenCache }),
-    await startReplica(t, w, { tokenCache }),
-    await startReplica(t, w, { tokenCache }),
+    await w.start({ tokenCache }),
+    await w.start({ tokenCache }),
+    await w.start({ tokenCache }),
   ];
-  const browser = await signedIn(t, w, replicas[0] as (typeof replicas)[0], 'rory');
+  const browser = await w.signIn('rory', { app: replicas[0] as (typeof replicas)[0] });
   const before = { ...w.idp.counters };
 
   // The provider answers slowly, so every replica's flight is still refreshing or waiting when the

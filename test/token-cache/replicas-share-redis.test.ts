@@ -1,24 +1,14 @@
 // Replicas sharing Redis (standalone and Cluster): signed in on A, B gets route tokens with no new sign-in, and survives A.
 import t from 'tap';
 import { startRedis, startRedisCluster } from '../helpers/redis.js';
-import {
-  API_DEFS,
-  call,
-  listKeys,
-  redisCache,
-  signedIn,
-  startReplica,
-  startWorld,
-  type Tap,
-  type World,
-} from './fixture.js';
+import { API_DEFS, call, listKeys, redisCache, startWorld, type Tap, type World } from '../helpers/world.js';
 
 const PREFIX = 'replicas:';
 
 async function twoReplicasShareOneCache(t: Tap, w: World, tokenCache: Record<string, unknown>) {
-  const a = await startReplica(t, w, { tokenCache });
-  const b = await startReplica(t, w, { tokenCache });
-  const browser = await signedIn(t, w, a, 'riley');
+  const a = await w.start({ tokenCache });
+  const b = await w.start({ tokenCache });
+  const browser = await w.signIn('riley', { app: a });
   const idp = w.idp.counters;
   const before = { ...idp };
 
@@ -51,7 +41,7 @@ async function twoReplicasShareOneCache(t: Tap, w: World, tokenCache: Record<str
   t.equal(idp.tokenErrors, before.tokenErrors, 'no token endpoint errors');
 }
 
-const world = await startWorld(t);
+const world = await startWorld(t, { apis: ['orders', 'graph', 'bench'], cookieScope: 'host', app: false });
 
 t.test('standalone Redis', async (t) => {
   const w = world;
