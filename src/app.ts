@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import fp from 'fastify-plugin';
 import { authPlugin } from './auth/plugin.js';
 import type { Config } from './config/schema.js';
+import { forwardAuthStage } from './forward-auth/verify.js';
 import { healthPlugin } from './health/plugin.js';
 import { createLogger, lazyChildLogger } from './logger.js';
 import { accessLogStage } from './metrics/access-log.js';
@@ -59,6 +60,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     ...parts,
     extraScopes: config.identity.routeScopes === 'signIn' ? signInScopes(config) : [],
   });
+  // 6b. Forward auth (forwardAuth.enabled): an ingress asks about its request with the same rules.
+  if (config.forwardAuth.enabled) await app.register(forwardAuthStage, parts);
   // 7. Downstream API routes: a bearer token injected per route (longest prefix wins in the router).
   await app.register(tokenRoutesStage, parts);
   // 8. Everything else: the default upstream, with identity headers (and upstream.tokens if asked).

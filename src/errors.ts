@@ -48,6 +48,12 @@ export const OnBehalfOfUnavailableError = answered(
 );
 export const ForbiddenError = answered('AW_FORBIDDEN', 'you are signed in but not allowed here', 403);
 export const CrossSiteSignOutError = answered('AW_FORBIDDEN', 'cross-site sign-out refused', 403);
+/** The forward-auth endpoint was asked by a peer trustProxy does not name (src/forward-auth/verify.ts). */
+export const UntrustedPeerError = answered(
+  'AW_FORBIDDEN',
+  'forward-auth answers only the ingresses trustProxy names',
+  403,
+);
 export const CrossOriginError = createError(
   'AW_CROSS_ORIGIN',
   'cross-origin WebSocket connections are refused',

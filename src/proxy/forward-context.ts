@@ -65,7 +65,7 @@ export class ForwardedOrigin {
 }
 
 /** A matcher for a trustProxy list: addresses, CIDRs, proxy-addr's range names. */
-function trustList(entries: readonly string[]): (address: string) => boolean {
+export function trustList(entries: readonly string[]): (address: string) => boolean {
   const list = new BlockList(); // (IPv4-mapped IPv6 addresses match their IPv4 rules and back)
   for (const entry of entries.flatMap((e) => NAMED[e] ?? [e])) {
     const [address = '', bits] = entry.split('/');

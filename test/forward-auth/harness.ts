@@ -1,0 +1,74 @@
+// One forward-auth set-up: test IdP, echo backend, an orders API, authward (publicUrl = the front server)
+// and nginx or caddy in front, started from docs/forward-auth/ and closed at teardown.
+import type { Test } from 'tap';
+import { buildApp } from '../../src/app.js';
+import { startApi, type TestApi } from '../helpers/api.js';
+import { identityFor, waitReady } from '../helpers/app.js';
+import { Browser } from '../helpers/browser.js';
+import { testConfig } from '../helpers/config.js';
+import { startIdp, type TestIdp } from '../helpers/idp.js';
+import { freePort } from '../helpers/ports.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { type FrontServer, startCaddy, startNginx } from './servers.js';
+
+export const ORDERS_SCOPE = 'api://orders/read';
+
+export interface Setup {
+  idp: TestIdp;
+  backend: TestUpstream;
+  orders: TestApi;
+  front: FrontServer;
+  /** authward's own address (what the front server proxies to). */
+  authward: string;
+  browser: Browser;
+}
+
+export async function forwardAuthSetup(
+  t: Test,
+  server: 'nginx' | 'caddy',
+  overrides: Record<string, unknown> = {},
+): Promise<Setup> {
+  const idp = await startIdp({ apiScopes: [ORDERS_SCOPE] });
+  t.teardown(() => idp.close());
+  const backend = await startUpstream();
+  t.teardown(() => backend.close());
+  const orders = await startApi(idp, { audience: 'api://orders', scope: ORDERS_SCOPE });
+  t.teardown(() => orders.close());
+  const [frontPort, awPort] = [await freePort(), await freePort()];
+  const publicUrl = `http://127.0.0.1:${frontPort}`;
+  const config = testConfig({
+    ...overrides,
+    listen: { host: '127.0.0.1', port: awPort },
+    publicUrl,
+    trustProxy: ['127.0.0.1'],
+    forwardAuth: { enabled: true },
+    identity: identityFor(idp),
+    upstream: { url: backend.url },
+    routes: [
+      {
+        name: 'orders',
+        path: '/api/orders',
+        target: `${orders.url}/v1`,
+        scopes: [ORDERS_SCOPE],
+        forwardAuth: true,
+      },
+    ],
+    publicRoutes: [{ path: '/public/*' }],
+    authorization: { paths: [{ prefix: '/admin', allowedUsers: ['root'] }] },
+  });
+  const app = await buildApp(config);
+  await app.listen({ host: '127.0.0.1', port: awPort });
+  t.teardown(() => app.close());
+  await waitReady(app);
+  const authward = `http://127.0.0.1:${awPort}`;
+  const values = { AUTHWARD: authward, BACKEND: backend.url, ORDERS_API: orders.url };
+  const front =
+    server === 'nginx' ? await startNginx(values, frontPort) : await startCaddy(values, frontPort);
+  t.teardown(() => front.close());
+  const browser = new Browser({ ca: idp.caPem });
+  t.teardown(() => browser.close());
+  return { idp, backend, orders, front, authward, browser };
+}
+
+/** The echo backend's view of the last request it got. */
+export const lastSeen = (s: Setup) => s.backend.lastRequest;
