@@ -12,40 +12,50 @@ const USAGE = `usage:
   authward [--config FILE]          run the proxy (or set AUTHWARD_CONFIG=FILE)
   authward --config FILE --check-config
                                     validate the file, print every problem, exit 0 or 1
-  authward keygen                   print a fresh base64 32-byte key (session.keys, tokenCache.encryptionKeys)`;
+  authward keygen                   print a fresh base64 32-byte key (session.keys, tokenCache.encryptionKeys)
+  authward --version                print the version and the Node.js running it`;
+
+/** After a usage error: one line, the full text is --help's. */
+const SHORT_USAGE =
+  'usage: authward [--config FILE] [--check-config] | authward keygen | authward --version (more: authward --help)';
+
+function usageError(problem: string): number {
+  process.stderr.write(`authward: ${problem}\n${SHORT_USAGE}\n`);
+  return 2;
+}
 
 async function main(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parse>;
   try {
     args = parse(argv);
   } catch (err) {
-    process.stderr.write(`authward: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
+    return usageError(parseProblem(err as Error & { code?: string }));
   }
   if (args.values.help) {
     process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (args.values.version) {
+    const { VERSION } = await import('./version.js');
+    process.stdout.write(`authward ${VERSION} (Node.js ${process.version})\n`);
     return 0;
   }
   if (args.positionals[0] === 'keygen') {
     process.stdout.write(`${randomBytes(32).toString('base64')}\n`);
     return 0;
   }
-  if (args.positionals.length > 0) {
-    process.stderr.write(`authward: unknown command ${args.positionals[0]}\n${USAGE}\n`);
-    return 2;
-  }
+  if (args.positionals.length > 0) return usageError(`unknown command ${args.positionals[0]}`);
   const file = args.values.config ?? process.env.AUTHWARD_CONFIG;
-  if (!file) {
-    process.stderr.write(`authward: no config file: pass --config FILE or set AUTHWARD_CONFIG\n${USAGE}\n`);
-    return 2;
-  }
-  const { loadConfigFile } = await import('./config/load.js');
+  if (!file) return usageError('no config file: pass --config FILE or set AUTHWARD_CONFIG');
+  const { loadConfigFile, UnreadableConfigError } = await import('./config/load.js');
   let config: Config;
   try {
     config = loadConfigFile(file);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`authward: ${file}: ${err.message}\n`);
+    // (A missing file's message names it already.)
+    const where = err instanceof UnreadableConfigError ? '' : `${file}: `;
+    process.stderr.write(`authward: ${where}${err.message}\n`);
     return 1;
   }
   if (args.values['check-config']) {
@@ -131,8 +141,18 @@ function parse(argv: string[]) {
       config: { type: 'string', short: 'c' },
       'check-config': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'V' },
     },
   });
+}
+
+/** parseArgs' error in a few words (its own messages run to three sentences of advice). */
+function parseProblem(err: Error & { code?: string }): string {
+  const option = /'(-[^',]*)(?:, (--[^' <]+))?/.exec(err.message);
+  const name = option?.[2] ?? option?.[1];
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && name) return `unknown option ${name}`;
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && name) return `${name} needs a value`;
+  return err.message;
 }
 
 main(process.argv.slice(2)).then(

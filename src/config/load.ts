@@ -16,10 +16,32 @@ export function loadConfigFile(file: string, env: Env = process.env): Config {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`]);
+    throw new UnreadableConfigError(
+      `cannot read config file ${file}: ${readProblem(err as NodeJS.ErrnoException)}`,
+    );
   }
   return loadConfigText(text, env, resolve(file, '..'));
 }
+
+/** The file is missing or unreadable: not an invalid configuration, and said without that heading. */
+export class UnreadableConfigError extends ConfigError {
+  constructor(problem: string) {
+    super([problem]);
+    this.message = problem;
+  }
+}
+
+/** Why a file could not be read, in words, with the system's code for searching. */
+function readProblem(err: NodeJS.ErrnoException): string {
+  const words = READ_ERRORS[err.code ?? ''];
+  return words ? `${words} (${err.code})` : (err.code ?? String(err));
+}
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory',
+};
 
 export function loadConfigText(text: string, env: Env = process.env, baseDir = process.cwd()): Config {
   // A LineCounter gives positions without prettyErrors, whose source excerpts could print a secret.
@@ -109,7 +131,7 @@ function readSecretFiles(
             : text;
         delete value[fileKey];
       } catch (err) {
-        problems.push(`${here}File: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+        problems.push(`${here}File: cannot read ${file}: ${readProblem(err as NodeJS.ErrnoException)}`);
       }
       continue;
     }

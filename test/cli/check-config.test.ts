@@ -1,5 +1,6 @@
-// The CLI's one-shot commands: --check-config (exit 0 or 1 with every problem), AUTHWARD_CONFIG, keygen, usage errors.
-import { writeFileSync } from 'node:fs';
+// The CLI's one-shot commands: --check-config (exit 0 or 1 with every problem), AUTHWARD_CONFIG, keygen,
+// --version, usage errors.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { stringify } from 'yaml';
@@ -37,6 +38,8 @@ const runs = {
   unknownOption: runCli(['--bogus']),
   noConfig: runCli([], { AUTHWARD_CONFIG: '' }),
   help: runCli(['--help']),
+  version: runCli(['--version']),
+  noValue: runCli(['--config']),
 };
 
 t.test('--check-config on a good file: exit 0', async (t) => {
@@ -71,7 +74,7 @@ t.test('starting (without --check-config) on a bad file: exit 1 the same way', a
 t.test('a missing config file: exit 1 naming it', async (t) => {
   const r = await runs.missing;
   t.equal(r.code, 1);
-  t.match(r.stderr, `cannot read config file ${missing}: ENOENT`);
+  t.equal(r.stderr, `authward: cannot read config file ${missing}: no such file (ENOENT)\n`);
   t.notMatch(r.stderr, STACK);
 });
 
@@ -96,16 +99,30 @@ t.test('keygen prints a fresh base64 32-byte key', async (t) => {
 t.test('usage errors: exit 2 with the usage', async (t) => {
   const cases: [string, Promise<RunResult>, RegExp][] = [
     ['unknown command', runs.unknownCommand, /unknown command frobnicate/],
-    ['unknown option', runs.unknownOption, /Unknown option '--bogus'/],
-    ['no config at all', runs.noConfig, /no config file/],
+    ['unknown option', runs.unknownOption, /^authward: unknown option --bogus$/],
+    ['option without its value', runs.noValue, /^authward: --config needs a value$/],
+    [
+      'no config at all',
+      runs.noConfig,
+      /^authward: no config file: pass --config FILE or set AUTHWARD_CONFIG$/,
+    ],
   ];
   for (const [name, run, why] of cases) {
     const r = await run;
     t.equal(r.code, 2, name);
-    t.match(r.stderr, why, name);
-    t.match(r.stderr, /usage:\n {2}authward/, `${name}: usage shown`);
-    t.notMatch(r.stderr, STACK, `${name}: no stack trace`);
+    const [first, second, ...rest] = r.stderr.split('\n');
+    t.match(first, why, name);
+    // A short usage line, not Node's parseArgs text ("To specify a positional argument starting with...").
+    t.match(second, /^usage: authward \[--config FILE\]/, `${name}: one usage line`);
+    t.same(rest, [''], `${name}: nothing more`);
   }
+});
+
+t.test('--version: the version and the Node.js running it, exit 0', async (t) => {
+  const r = await runs.version;
+  t.equal(r.code, 0);
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  t.equal(r.stdout, `authward ${version} (Node.js ${process.version})\n`);
 });
 
 t.test('--help: the usage on stdout, exit 0', async (t) => {

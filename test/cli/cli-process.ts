@@ -42,7 +42,14 @@ export function cliPath(): string {
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, outputText);
   }
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  // Named and versioned as the real one: the CLI reads its version from the nearest package.json.
+  const { version } = JSON.parse(readFileSync(join(src, '..', 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  writeFileSync(
+    join(dir, 'package.json'),
+    `${JSON.stringify({ type: 'module', name: 'authward', version })}\n`,
+  );
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   built = { dir, cli: join(dir, 'cli.js') };

@@ -123,7 +123,7 @@ t.test('an unreadable secret file is an error naming the key and the file', asyn
   const missing = join(dir, 'does-not-exist');
   t.same(
     problemsOf(() => loadConfigText(yamlWith({ clientSecretFile: missing }), {})),
-    [`identity.clientSecretFile: cannot read ${missing}: ENOENT`],
+    [`identity.clientSecretFile: cannot read ${missing}: no such file (ENOENT)`],
   );
   // A file without read permission (root reads everything, so only check where permissions apply).
   const locked = join(dir, 'no-access');
@@ -131,7 +131,7 @@ t.test('an unreadable secret file is an error naming the key and the file', asyn
   if (process.getuid?.() !== 0) {
     t.same(
       problemsOf(() => loadConfigText(yamlWith({ clientSecretFile: locked }), {})),
-      [`identity.clientSecretFile: cannot read ${locked}: EACCES`],
+      [`identity.clientSecretFile: cannot read ${locked}: permission denied (EACCES)`],
     );
   }
 });
@@ -140,7 +140,7 @@ t.test('a missing config file is an error naming it', async (t) => {
   const file = join(t.testdir(), 'nope.yaml');
   t.same(
     problemsOf(() => loadConfigFile(file, {})),
-    [`cannot read config file ${file}: ENOENT`],
+    [`cannot read config file ${file}: no such file (ENOENT)`],
   );
 });
 
