@@ -5,8 +5,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { repoPath } from '../helpers/repo-root.js';
 
-const DOCS = new URL('../../docs/forward-auth/', import.meta.url);
+const DOCS = pathToFileURL(`${repoPath('docs', 'forward-auth')}/`);
 
 export interface FrontServer {
   url: string;
@@ -70,7 +72,7 @@ export async function startCaddy(env: Record<string, string>, port: number): Pro
   // The global options keep caddy off the admin port, out of the user's config dir, and on plain http.
   await writeFile(
     caddyfile,
-    `{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tstorage file_system ${dir}/data\n}\n\n${await readFile(new URL('Caddyfile', DOCS), 'utf8')}`,
+    `{\n\tadmin off\n\tauto_https off\n\tstorage file_system ${dir}/data\n}\n\n${await readFile(new URL('Caddyfile', DOCS), 'utf8')}`,
   );
   const child = spawn('caddy', ['run', '--config', caddyfile, '--adapter', 'caddyfile'], {
     stdio: ['ignore', 'ignore', 'pipe'],
