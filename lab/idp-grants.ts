@@ -166,13 +166,14 @@ export function apiGrants(o: ApiGrantsOptions): ApiGrants {
         const p = provider as ProviderLike;
         issuer = p.issuer;
         if (grants.has('obo'))
-          p.registerGrantType(OBO_GRANT, grant('obo'), ['assertion', 'requested_token_use']);
+          p.registerGrantType(OBO_GRANT, grant('obo'), ['assertion', 'requested_token_use', 'scope']);
         if (grants.has('exchange')) {
           p.registerGrantType(EXCHANGE_GRANT, grant('exchange'), [
             'subject_token',
             'subject_token_type',
             'requested_token_type',
             'audience',
+            'scope',
           ]);
         }
         // The test clients are registered for the usual grants: these are allowed to every client.

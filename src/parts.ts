@@ -18,6 +18,7 @@ import type { Store } from './token-cache/store.js';
 import { discoverWithRetry } from './tokens/discovery.js';
 import { idTokenVerifier } from './tokens/id-token.js';
 import { outboundProxy } from './tokens/network.js';
+import { OnBehalfOf } from './tokens/obo.js';
 import { Provider } from './tokens/provider.js';
 import { TokenService } from './tokens/token-service.js';
 
@@ -47,6 +48,8 @@ export interface Parts {
   verifyIdToken: () => ReturnType<typeof idTokenVerifier> | undefined;
   /** API clients' bearer token check (apiClients.enabled), once discovery has answered. */
   bearerVerifier: () => BearerVerifier | undefined;
+  /** On-behalf-of tokens for API clients on token routes (apiClients.enabled). */
+  obo: OnBehalfOf | null;
 }
 
 export function buildParts(app: FastifyInstance, config: Config, logger: Logger, deps: AppDeps): Parts {
@@ -70,10 +73,15 @@ export function buildParts(app: FastifyInstance, config: Config, logger: Logger,
   });
   let verifyIdToken: ReturnType<typeof idTokenVerifier> | undefined;
   let bearerVerifier: BearerVerifier | undefined;
+  const obo = config.apiClients.enabled
+    ? new OnBehalfOf(provider, store, sealer, config.tokenCache, logger)
+    : null;
   const stopDiscovery = discoverWithRetry(provider, readiness, logger, (doc) => {
     verifyIdToken = idTokenVerifier(config.identity, doc, provider.http, logger);
     if (config.apiClients.enabled)
       bearerVerifier = new BearerVerifier(config, doc, provider.http, idp, logger);
+    const oboProblem = obo?.providerProblem(config.routes);
+    if (oboProblem) logger.error({ event: 'config' }, oboProblem);
   });
   const metrics = config.metrics.enabled ? new Metrics({ tokens, store, readiness }) : null;
   if (metrics && deps.metricsServer !== false) serveMetrics(app, metrics, config.metrics);
@@ -99,6 +107,7 @@ export function buildParts(app: FastifyInstance, config: Config, logger: Logger,
     idp,
     verifyIdToken: () => verifyIdToken,
     bearerVerifier: () => bearerVerifier,
+    obo,
   };
 }
 

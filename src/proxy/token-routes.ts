@@ -16,10 +16,12 @@ import type { RouteTable } from '../routing/table.js';
 import type { CookieNames } from '../session/cookie.js';
 import type { SessionRecords } from '../session/records.js';
 import { InteractionRequired } from '../tokens/errors.js';
+import type { OnBehalfOf } from '../tokens/obo.js';
 import { scopesKey, type TokenService } from '../tokens/token-service.js';
 import { forwardPlugin } from './forward.js';
 import { forwardContext } from './forward-context.js';
 import { routeHeaderPolicy } from './headers.js';
+import { oboStep, passBackClaims } from './obo-routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,6 +32,8 @@ declare module 'fastify' {
 
 export interface TokenRouteDeps {
   tokens: TokenService;
+  /** On-behalf-of for API clients (apiClients.enabled). */
+  obo: OnBehalfOf | null;
   records: SessionRecords;
   names: CookieNames;
   table: RouteTable;
@@ -86,7 +90,7 @@ export const tokenRoutesStage = fp(tokenRoutes, {
 /** Acquires the token before forwarding; answers sign-in, consent or 503 itself when it cannot. */
 export function tokenPreHandler(
   app: FastifyInstance,
-  d: Pick<TokenRouteDeps, 'tokens' | 'records'>,
+  d: Pick<TokenRouteDeps, 'tokens' | 'records'> & { obo?: OnBehalfOf | null },
   scopes: readonly string[],
   kind: RouteConfig['token'],
   headersFor: (token: string) => Record<string, string>,
@@ -96,12 +100,14 @@ export function tokenPreHandler(
   resource?: string,
 ) {
   const key = scopesKey(scopes, resource);
+  const onBehalf = d.obo && kind === 'user' ? oboStep(d.obo, scopes, key, resource, headersFor) : undefined;
   const acquire = async (request: FastifyRequest, reply: FastifyReply) => {
     try {
       if (kind === 'app') {
         // No session past the auth stage: a public path. The application's own token goes to nobody
         // unless the route says so (the config check refuses the overlap otherwise; this is the backstop).
-        if (request.principal?.kind !== 'user' && !anonymousAppToken) return;
+        const p = request.principal;
+        if ((!p || p.kind === 'anonymous') && !anonymousAppToken) return;
         request.tokenHeaders = headersFor((await d.tokens.appToken(scopes, key, resource)).accessToken);
         return;
       }
@@ -137,6 +143,8 @@ export function tokenPreHandler(
   // A callback hook: a token fresh in the L1 (the common case) is injected without a promise.
   return (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     if (request.raw.aborted) return done();
+    const p = request.principal;
+    if (p?.kind === 'api' && kind === 'user') return onBehalf ? onBehalf(request, reply, p, done) : done();
     const acc = kind === 'user' ? accountOf(request.principal) : undefined;
     const hit = acc && d.tokens.peek(acc, key);
     if (hit) {
@@ -167,6 +175,7 @@ function claimsChallengeHandler(app: FastifyInstance, route: RouteConfig) {
     if (!encoded || route.token !== 'user') return reply.send(res.stream);
     res.stream.destroy();
     for (const name of Object.keys(res.headers)) reply.removeHeader(name);
+    if (request.principal?.kind === 'api') return passBackClaims(request, reply, encoded);
     const claims = Buffer.from(encoded, 'base64').toString('utf8');
     request.log.info({ event: 'claims_challenge', route: route.name }, 'downstream asked for more claims');
     app.metrics?.interaction(route.name, 'claims');

@@ -20,5 +20,12 @@ export function apiClientRules(c: Config): string[] {
   if (!a.allowAppOnly && a.allowedRoles.length > 0) {
     problems.push('apiClients.allowedRoles: only applies with allowAppOnly: true');
   }
+  // RFC 8693 token exchange (oidc) is sent with the client secret; MSAL (aad) handles every credential.
+  const userRoutes = c.routes.filter((r) => r.token === 'user');
+  if (c.identity.protocol === 'oidc' && userRoutes.length > 0 && c.identity.clientSecret === undefined) {
+    problems.push(
+      `identity.clientSecret: apiClients with token: user routes (${userRoutes.map((r) => r.name).join(', ')}) in oidc mode need a client secret (token exchange authenticates with it)`,
+    );
+  }
   return problems;
 }
