@@ -12,6 +12,7 @@ import { forwardAuthStage } from './forward-auth/verify.js';
 import { healthPlugin } from './health/plugin.js';
 import { createLogger, lazyChildLogger } from './logger.js';
 import { accessLogStage } from './metrics/access-log.js';
+import { pagesFor } from './pages/render.js';
 import { type AppDeps, buildParts, type Parts } from './parts.js';
 import { bodyLimits } from './proxy/body-limit.js';
 import { ForwardedOrigin } from './proxy/forward-context.js';
@@ -41,6 +42,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   app.setChildLoggerFactory(lazyChildLogger as unknown as typeof app.childLoggerFactory);
   app.decorate('forwardedOrigin', new ForwardedOrigin(config.publicUrl, config.trustProxy));
+  app.decorate('pages', pagesFor(config));
   const parts = buildParts(app, config, logger, deps);
   const { table } = parts;
 

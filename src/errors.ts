@@ -64,6 +64,12 @@ export const SignInFailedError = answered<[string]>('AW_SIGN_IN_FAILED', '%s', 4
 /** The provider or the tenant rules refused this user: same kind, 403. */
 export const SignInRefusedError = answered<[string]>('AW_SIGN_IN_FAILED', '%s', 403);
 export const NotFoundError = answered('AW_NOT_FOUND', 'not found', 404);
+/** A browser on another name for publicUrl's server (same port): its cookies would belong to the wrong host. */
+export const WrongHostError = answered<[string, string]>(
+  'AW_WRONG_HOST',
+  'this address (%s) is not the one authward serves: open %s instead (cookies belong to one host)',
+  400,
+);
 export const MethodNotAllowedError = createError<[string]>('AW_METHOD_NOT_ALLOWED', '%s is not allowed', 405);
 export const PayloadTooLargeError = createError('AW_PAYLOAD_TOO_LARGE', 'request body too large', 413);
 export const TooManyHeadersError = createError('AW_TOO_MANY_HEADERS', 'too many request headers', 431);

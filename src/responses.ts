@@ -1,6 +1,10 @@
 // How authward answers errors: JSON for API callers, a small page for browsers, details only in the log.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { PayloadTooLargeError } from './errors.js';
+import { errorPage, RETRY_AFTER_SECONDS } from './pages/error-pages.js';
+import { OWN_PAGE_HEADERS } from './pages/render.js';
+
+export { OWN_PAGE_HEADERS };
 
 export function wantsHtml(request: FastifyRequest): boolean {
   const mode = request.headers['sec-fetch-mode'];
@@ -9,18 +13,6 @@ export function wantsHtml(request: FastifyRequest): boolean {
   const accept = request.headers.accept;
   return typeof accept === 'string' && accept.includes('text/html');
 }
-
-/** The one HTML escaper: every text authward puts in a page it renders goes through it. */
-export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** Security headers for every page authward itself renders. */
-export const OWN_PAGE_HEADERS = {
-  'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-};
 
 /**
  * Answers a catalogue error (src/errors.ts): its status, `error` from its code, its message. `extra` adds
@@ -33,7 +25,7 @@ export function sendError(
   extra: Record<string, unknown> = {},
   hints: readonly string[] = [],
 ) {
-  return answer(request, reply, err.statusCode ?? 500, wireCode(err.code), err.message, extra, hints);
+  return answer(request, reply, err.statusCode ?? 500, wireCode(err.code), err.message, extra, hints, err);
 }
 
 /** `AW_SIGN_IN_FAILED` -> `sign_in_failed`: what API callers match on. */
@@ -47,16 +39,15 @@ function answer(
   message: string,
   extra: Record<string, unknown>,
   hints: readonly string[],
+  err?: FastifyError,
 ) {
   reply.code(status).headers(OWN_PAGE_HEADERS);
+  // A 503 is an outage of something authward needs (the provider, the token store): say when to retry.
+  if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   if (wantsHtml(request)) {
-    const title = `${status} ${escapeHtml(message)}`;
-    const paragraphs = hints.map((h) => `<p>${escapeHtml(h)}</p>`).join('');
-    return reply
-      .type('text/html; charset=utf-8')
-      .send(
-        `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${paragraphs}<p>Request id: ${escapeHtml(request.id)}</p></body></html>\n`,
-      );
+    const pages = request.server.pages;
+    const page = errorPage({ pages, request, status, message, extra, hints }, err);
+    return pages.send(reply, page, request.id);
   }
   return reply.send({ error, message, requestId: request.id, ...extra, ...(hints.length ? { hints } : {}) });
 }
@@ -75,5 +66,5 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   const ours = typeof err.code === 'string' && err.code.startsWith('AW_');
   const message = ours || status < 500 ? err.message : 'internal error';
   const code = ours ? wireCode(err.code) : status < 500 ? 'bad_request' : 'internal_error';
-  return answer(request, reply, status, code, message, {}, []);
+  return answer(request, reply, status, code, message, {}, [], ours ? err : undefined);
 }

@@ -61,25 +61,35 @@ export class LogoutReturn {
     const fresh = pending && Date.now() - pending.startedAt <= TTL * 1000;
     const trusted =
       fresh && (state === undefined || (typeof state === 'string' && same(state, pending.state)));
-    if (trusted) {
-      const target = safeReturnTo(pending.to, this.origin);
+    // A sign-out without a target of its own ends here (on this page), not one redirect later.
+    const target = trusted ? safeReturnTo(pending.to, this.origin) : undefined;
+    if (target !== undefined && target !== new URL(request.url, this.origin).pathname) {
       return reply.code(302).headers(OWN_PAGE_HEADERS).header('location', target).send();
     }
-    if (pending && state !== undefined)
+    if (pending && !trusted && state !== undefined)
       request.log.info({ event: 'sign_out_return', reason: 'state mismatch' }, 'sign-out return not trusted');
-    return reply
-      .code(200)
-      .headers(OWN_PAGE_HEADERS)
-      .type('text/html; charset=utf-8')
-      .send(
-        '<!doctype html><html><head><meta charset="utf-8"><title>Signed out</title></head><body><h1>You are signed out.</h1><p><a href="/">Return to the application</a></p></body></html>\n',
-      );
+    return signedOutPage(request, reply);
   }
 
   private options(maxAge: number) {
     const secure = this.names.secure;
     return { path: '/', httpOnly: true, secure, sameSite: 'lax' as const, maxAge, encode: encodeSealed };
   }
+}
+
+/** "You are signed out", and the way back in. */
+function signedOutPage(request: FastifyRequest, reply: FastifyReply) {
+  const pages = request.server.pages;
+  const page = {
+    status: 200,
+    title: 'You are signed out',
+    paragraphs: [
+      `You have signed out of ${pages.appName}. To use it again, sign in.`,
+      'On a shared computer, also close the browser: the sign-in service may still remember you.',
+    ],
+    actions: [{ label: 'Sign in again', href: pages.signInUrl('/') }],
+  };
+  return pages.send(reply, page, request.id);
 }
 
 function same(a: string, b: string): boolean {

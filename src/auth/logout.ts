@@ -2,10 +2,12 @@
 //
 // Rules: a GET from another site (or with no same-origin evidence) gets a confirmation page, never a
 // sign-out (a cross-site link or image must not sign users out); a POST must be same-origin, or carry no
-// Origin, Referer or Sec-Fetch-Site at all (an old client); the return target is same-origin only.
+// Origin, Referer or Sec-Fetch-Site at all (an old client); the return target is same-origin only, and
+// without one the sign-out ends on the signed-out page (/.auth/logout/complete), not on the app's root
+// (which would start the next sign-in at once).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CrossSiteSignOutError } from '../errors.js';
-import { escapeHtml, OWN_PAGE_HEADERS, sendError } from '../responses.js';
+import { OWN_PAGE_HEADERS, sendError } from '../responses.js';
 import type { Provider } from '../tokens/provider.js';
 import type { EndSession } from './end-session.js';
 import type { LogoutReturn } from './logout-return.js';
@@ -22,14 +24,15 @@ export interface LogoutDeps {
 }
 
 export function logoutRoute(d: LogoutDeps) {
+  const signedOutPage = new URL(d.completeUrl).pathname;
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const target = safeReturnTo(stringParam(request, 'post_logout_redirect_uri') ?? '/', d.origin);
+    const asked = stringParam(request, 'post_logout_redirect_uri');
+    const target = asked === undefined ? signedOutPage : safeReturnTo(asked, d.origin);
     const site = request.headers['sec-fetch-site'];
     const sameOrigin =
       site === 'same-origin' ||
       (site === undefined && (request.headers.origin === d.origin || refererIsOwn(request, d.origin)));
-    if (request.method === 'GET' && !(sameOrigin || site === 'none'))
-      return confirmLogout(reply, request.url);
+    if (request.method === 'GET' && !(sameOrigin || site === 'none')) return confirmLogout(request, reply);
     if (
       request.method === 'POST' &&
       !sameOrigin &&
@@ -63,12 +66,19 @@ function refererIsOwn(request: FastifyRequest, origin: string): boolean {
   return typeof ref === 'string' && (ref === origin || ref.startsWith(`${origin}/`));
 }
 
-function confirmLogout(reply: FastifyReply, url: string) {
-  return reply
-    .code(200)
-    .headers(OWN_PAGE_HEADERS)
-    .type('text/html; charset=utf-8')
-    .send(
-      `<!doctype html><html><head><meta charset="utf-8"><title>Sign out</title></head><body><form method="post" action="${escapeHtml(url)}"><p>Sign out?</p><button type="submit">Sign out</button></form></body></html>\n`,
-    );
+/** Names the app, says why it asks, and offers a way out that keeps the session. */
+function confirmLogout(request: FastifyRequest, reply: FastifyReply) {
+  const pages = request.server.pages;
+  const page = {
+    status: 200,
+    title: `Sign out of ${pages.appName}?`,
+    paragraphs: [
+      `A link or another website asked to sign you out of ${pages.appName}. If you did not mean to, cancel: you stay signed in.`,
+    ],
+    actions: [
+      { label: 'Sign out', href: request.url, post: true },
+      { label: 'Cancel', href: '/' },
+    ],
+  };
+  return pages.send(reply, page, request.id);
 }

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InteractionRequiredError, ProviderUnavailableError, UnauthenticatedError } from '../errors.js';
 import { OWN_PAGE_HEADERS, sendError, wantsHtml } from '../responses.js';
 import type { Provider } from '../tokens/provider.js';
+import { HostTrap } from './host-trap.js';
 import { checkClaims } from './login-params.js';
 import type { LoginTransactions } from './login-tx.js';
 import { safeReturnTo } from './return-to.js';
@@ -24,6 +25,8 @@ export interface SignInOptions {
 }
 
 export function signInFlow(o: SignInOptions) {
+  const trap = new HostTrap(o.origin);
+
   /** Redirects the browser to the provider; the transaction cookie binds the callback to it. */
   async function start(
     request: FastifyRequest,
@@ -31,7 +34,8 @@ export function signInFlow(o: SignInOptions) {
     returnTo: string,
     extra: { scopes?: string[]; claims?: string } = {},
   ) {
-    if (o.loop.stop(request, reply)) return reply;
+    // Before any cookie is set: on another name for this server the sign-in could never finish.
+    if (trap.caught(request, reply) || o.loop.stop(request, reply)) return reply;
     if (!o.provider.ready) throw new ProviderUnavailableError();
     // Also here, not only at /.auth/login: a navigation that meets a claims challenge starts directly.
     if (extra.claims) checkClaims(extra.claims);
@@ -61,6 +65,7 @@ export function signInFlow(o: SignInOptions) {
 
   /** No session: browser navigations sign in; everything else (XHR, fetch, non-GET) gets 401 JSON. */
   async function unauthenticated(request: FastifyRequest, reply: FastifyReply) {
+    if (trap.caught(request, reply)) return reply; // a 401 would send the caller to sign in on the wrong host
     const isNavigation = (request.method === 'GET' || request.method === 'HEAD') && wantsHtml(request);
     if (isNavigation) return start(request, reply, request.url);
     return sendError(request, reply, new UnauthenticatedError(), {

@@ -6,6 +6,7 @@ import { Authorization, type Rule } from './schema/authorization.js';
 import { HttpUrl, Seconds } from './schema/fields.js';
 import { ForwardAuth } from './schema/forward-auth.js';
 import { Identity } from './schema/identity.js';
+import { Pages } from './schema/pages.js';
 import { PublicRoute, Route } from './schema/routes.js';
 import { Health, Listen, Logging, Metrics } from './schema/server.js';
 import { Session } from './schema/session.js';
@@ -29,6 +30,7 @@ export const ConfigSchema = Type.Object(
         'On SIGTERM, how long to keep serving while /readyz answers 503, so load balancers stop sending first.',
     }),
     health: Health,
+    pages: Pages,
     identity: Identity,
     session: Session,
     tokenCache: TokenCache,

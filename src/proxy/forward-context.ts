@@ -49,6 +49,13 @@ export class ForwardedOrigin {
     return this.forwarded(request, request.headers['x-forwarded-host'], HOST_SYNTAX) ?? this.host;
   }
 
+  /** The host the browser asked for: a trusted X-Forwarded-Host, else the Host header (guard-checked). */
+  browserHostOf(request: FastifyRequest): string {
+    return (
+      this.forwarded(request, request.headers['x-forwarded-host'], HOST_SYNTAX) ?? request.headers.host ?? ''
+    );
+  }
+
   protoOf(request: FastifyRequest): string {
     return this.forwarded(request, request.headers['x-forwarded-proto'], PROTO_SYNTAX) ?? this.proto;
   }

@@ -5,7 +5,9 @@ import Fastify, { type FastifyError } from 'fastify';
 import t from 'tap';
 import { request } from 'undici';
 import * as catalogue from '../../src/errors.js';
+import { pagesFor } from '../../src/pages/render.js';
 import { errorHandler, OWN_PAGE_HEADERS, sendError } from '../../src/responses.js';
+import { testConfig } from '../helpers/config.js';
 
 /** Export name -> [code, status]. A new entry, or a changed one, must be written here. */
 const EXPECTED: Record<string, [string, number]> = {
@@ -18,6 +20,7 @@ const EXPECTED: Record<string, [string, number]> = {
   SignInFailedError: ['AW_SIGN_IN_FAILED', 400],
   SignInRefusedError: ['AW_SIGN_IN_FAILED', 403],
   NotFoundError: ['AW_NOT_FOUND', 404],
+  WrongHostError: ['AW_WRONG_HOST', 400],
   MethodNotAllowedError: ['AW_METHOD_NOT_ALLOWED', 405],
   PayloadTooLargeError: ['AW_PAYLOAD_TOO_LARGE', 413],
   TooManyHeadersError: ['AW_TOO_MANY_HEADERS', 431],
@@ -36,9 +39,12 @@ const entries = Object.entries(catalogue).filter(([name]) => name !== 'ConfigErr
 /** An instance; entries whose message takes a detail get one that needs escaping on a page. */
 function make(E: Ctor): FastifyError {
   const bare = new E();
-  return bare.message.includes('%s') ? new E('detail <b>"quoted"</b> & more') : bare;
+  const details = bare.message.match(/%s/g) ?? [];
+  return details.length ? new E(...details.map(() => 'detail <b>"quoted"</b> & more')) : bare;
 }
 
+/** authward's pages, as buildApp decorates them. */
+const pages = pagesFor(testConfig({ publicUrl: 'http://127.0.0.1:1' }));
 const htmlText = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 t.test('every export is an expected entry, and every expected entry is exported', async (t) => {
@@ -47,7 +53,7 @@ t.test('every export is an expected entry, and every expected entry is exported'
 });
 
 t.test('each entry answers with its code, status and body shape, never a stack', async (t) => {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false }).decorate('pages', pages);
   app.setErrorHandler(errorHandler);
   const byName = new Map(entries);
   app.get('/throw/:name', async (req) => {
@@ -90,9 +96,10 @@ t.test('each entry answers with its code, status and body shape, never a stack',
       const html = await page.body.text();
       t.equal(page.statusCode, status, `${name} ${how}: page status`);
       t.match(page.headers['content-type'], /^text\/html; charset=utf-8/, `${name} ${how}: a page`);
+      t.match(html, /<h1>[^<]+<\/h1>/, `${name} ${how}: a heading in plain words`);
       t.ok(
-        html.includes(`<h1>${status} ${htmlText(err.message)}</h1>`),
-        `${name} ${how}: status and escaped message`,
+        html.includes(`<p class="detail">${status} ${htmlText(err.message)}</p>`),
+        `${name} ${how}: status and escaped message, kept small`,
       );
       t.notOk(html.includes('<b>'), `${name} ${how}: nothing unescaped`);
       t.notMatch(html, /\bat [\w.<>]+ \(|node:internal/, `${name} ${how}: no stack on the page`);
@@ -103,7 +110,7 @@ t.test('each entry answers with its code, status and body shape, never a stack',
 });
 
 t.test('extra fields and hints: JSON fields and a list; paragraphs on the page', async (t) => {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false }).decorate('pages', pages);
   app.get('/', async (req, reply) =>
     sendError(req, reply, new catalogue.SignInLoopError(), { loginUrl: '/.auth/login' }, ['one <i>', 'two']),
   );
@@ -118,6 +125,6 @@ t.test('extra fields and hints: JSON fields and a list; paragraphs on the page',
   });
   const page = await request(url, { headers: { 'sec-fetch-mode': 'navigate' } });
   const html = await page.body.text();
-  t.ok(html.includes('<p>one &#60;i&#62;</p><p>two</p>'), 'hints are escaped paragraphs');
+  t.ok(html.includes('<p>one &#60;i&#62;</p>\n<p>two</p>'), 'hints are escaped paragraphs');
   t.notOk(html.includes('/.auth/login'), 'extra fields are for API callers');
 });
