@@ -150,15 +150,15 @@ async function main(): Promise<number> {
   );
 
   const c = await aw.counters([
-    'authward_token_l1_hits_total',
-    'authward_token_store_hits_total',
+    'authward_token_acquisitions_total{source="l1"}',
+    'authward_token_acquisitions_total{source="store"}',
     'authward_token_refreshes_total',
     'authward_token_refresh_failures_total',
     'authward_token_lock_waits_total',
     'authward_token_store_errors_total',
   ]);
   say(
-    `tokens (proxy metrics): ${c.authward_token_l1_hits_total} in-process hits, ${c.authward_token_store_hits_total} from Redis, ${c.authward_token_refreshes_total} refreshes (${c.authward_token_refresh_failures_total} failed), ${c.authward_token_lock_waits_total} lock waits, ${c.authward_token_store_errors_total} store errors`,
+    `tokens (proxy metrics): ${c['authward_token_acquisitions_total{source="l1"}']} in-process hits, ${c['authward_token_acquisitions_total{source="store"}']} from Redis, ${c.authward_token_refreshes_total} refreshes (${c.authward_token_refresh_failures_total} failed), ${c.authward_token_lock_waits_total} lock waits, ${c.authward_token_store_errors_total} store errors`,
   );
 
   const code = await aw.stop();

@@ -94,9 +94,19 @@ export async function startAuthward(o: {
 
   const metrics = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   /** An unlabelled sample's value in Prometheus text format (NaN when absent). */
-  const metric = (text: string, name: string) => {
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line === undefined ? Number.NaN : Number(line.slice(name.length + 1));
+  /** A series' value, or the sum of its series with the given labels: `name` or `name{a="b",c="d"}`. */
+  const metric = (text: string, series: string) => {
+    const [name = '', filter = ''] = series.split(/(?=\{)/);
+    const wanted = filter.slice(1, -1).split(',').filter(Boolean);
+    let sum = Number.NaN;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(`${name} `) && !line.startsWith(`${name}{`)) continue;
+      const labels = line.slice(name.length, line.lastIndexOf(' '));
+      if (wanted.every((w) => labels.includes(w))) {
+        sum = (Number.isNaN(sum) ? 0 : sum) + Number(line.slice(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return sum;
   };
   return {
     url,
@@ -105,7 +115,7 @@ export async function startAuthward(o: {
     async memory() {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN) * 1024;
-      return { rss, heapUsed: metric(await metrics(), 'authward_nodejs_heap_size_used_bytes') };
+      return { rss, heapUsed: metric(await metrics(), 'nodejs_heap_size_used_bytes') };
     },
     async counters(names) {
       const text = await metrics();

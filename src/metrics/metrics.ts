@@ -14,6 +14,7 @@ import {
 import type { Readiness } from '../health/readiness.js';
 import type { Store } from '../token-cache/store.js';
 import type { TokenService } from '../tokens/token-service.js';
+import { VERSION } from '../version.js';
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
@@ -30,19 +31,27 @@ export class Metrics {
 
   constructor(deps: { tokens: TokenService; store: Store; readiness: Readiness }) {
     const r = this.registry;
-    collectDefaultMetrics({ register: r, prefix: 'authward_' });
+    // Unprefixed (process_*, nodejs_*): the names stock Node.js dashboards and alerts query.
+    collectDefaultMetrics({ register: r });
+    new Gauge({
+      name: 'authward_build_info',
+      help: 'Always 1: the running version and Node.js, as labels (join on them in queries).',
+      labelNames: ['version', 'node'],
+      registers: [r],
+      aggregator: 'first',
+    }).set({ version: VERSION, node: process.version }, 1);
     const counts = this.counts;
     new Counter({
       name: 'authward_http_requests_total',
-      help: 'Requests answered, by route and status class.',
-      labelNames: ['route', 'status'],
+      help: 'Requests answered, by route and status class (2xx, 4xx, ...).',
+      labelNames: ['route', 'status_class'],
       registers: [r],
       // Counted in plain numbers per request, handed over at scrape time.
       collect() {
         this.reset();
         for (const [route, byClass] of counts) {
           byClass.forEach((n, i) => {
-            if (n > 0) this.inc({ route, status: STATUS_CLASSES[i] as string }, n);
+            if (n > 0) this.inc({ route, status_class: STATUS_CLASSES[i] as string }, n);
           });
         }
       },
@@ -95,16 +104,7 @@ export class Metrics {
           this.inc(read());
         },
       });
-    fromCounters(
-      'authward_token_l1_hits_total',
-      'Access tokens served from process memory.',
-      () => tokens.metrics.l1Hits,
-    );
-    fromCounters(
-      'authward_token_store_hits_total',
-      'Access tokens read from the token store.',
-      () => tokens.metrics.storeHits,
-    );
+    // (Hits in process memory and in the store: authward_token_acquisitions_total{source="l1"|"store"}.)
     fromCounters(
       'authward_token_misses_total',
       'Accounts with no token cache entry.',
@@ -165,8 +165,9 @@ export class Metrics {
     this.duration.observe(route, seconds);
   }
 
-  signIn(result: 'ok' | 'failed', reason = ''): void {
-    this.signIns.inc({ result, reason });
+  signIn(result: 'ok' | 'failed', reason?: string): void {
+    // A success has no reason: no `reason=""` series.
+    this.signIns.inc(reason === undefined ? { result } : { result, reason });
   }
 
   interaction(route: string, kind: 'consent' | 'claims' | 'dead_grant' | 'sign_in'): void {

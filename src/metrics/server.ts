@@ -6,10 +6,15 @@ import type { Metrics } from './metrics.js';
 
 export function serveMetrics(app: FastifyInstance, metrics: Metrics, cfg: Config['metrics']): void {
   const server = http.createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== cfg.path) {
+    if ((req.url ?? '').split('?')[0] !== cfg.path) {
       res.writeHead(404).end();
       return;
     }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    // HEAD (probes, uptime checkers): the GET's headers without the body (Node's response drops it).
     metrics.registry.metrics().then(
       (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
       () => res.writeHead(500).end(),

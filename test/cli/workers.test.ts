@@ -124,7 +124,7 @@ t.test('two workers on one port', async (t) => {
   const metrics = await scrape.text();
   t.equal(scrape.status, 200, 'metrics.port answers for the cluster');
   const served = Number(
-    /authward_http_requests_total\{route="upstream",status="2xx"\} (\d+)/.exec(metrics)?.[1],
+    /authward_http_requests_total\{route="upstream",status_class="2xx"\} (\d+)/.exec(metrics)?.[1],
   );
   t.ok(served >= N + 1, `metrics add up both workers: ${served} upstream answers`);
   t.match(metrics, /authward_ready 1\n/, 'ready: every worker');

@@ -1,4 +1,6 @@
-// /metrics on its own port exposes request, sign-in, token and dependency series after real traffic.
+// /metrics on its own port exposes request, sign-in, token and dependency series after real traffic, under
+// names stock dashboards know (process_*, nodejs_*), with build info, each count once, and HEAD answered.
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { startApi } from '../helpers/api.js';
 import { startApp } from '../helpers/app.js';
@@ -39,8 +41,8 @@ t.test('metrics after a sign-in and a routed request', async (t) => {
   const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
   t.equal(res.status, 200);
   const text = await res.text();
-  t.match(text, /authward_http_requests_total\{route="orders",status="2xx"\} 2/);
-  t.match(text, /authward_http_requests_total\{route="upstream",status="2xx"\} 1/);
+  t.match(text, /authward_http_requests_total\{route="orders",status_class="2xx"\} 2/);
+  t.match(text, /authward_http_requests_total\{route="upstream",status_class="2xx"\} 1/);
   t.match(text, /# TYPE authward_http_request_duration_seconds histogram/);
   t.match(text, /authward_http_request_duration_seconds_count\{route="orders"\} 2\n/);
   const buckets = [
@@ -57,11 +59,25 @@ t.test('metrics after a sign-in and a routed request', async (t) => {
     /authward_http_request_duration_seconds_sum\{route="orders"\} ([\d.e-]+)/.exec(text)?.[1],
   );
   t.ok(sum > 0 && sum < 20, `sum of durations ${sum} s`);
-  t.match(text, /authward_sign_ins_total\{result="ok",reason=""\} 1/);
+  t.match(text, /authward_sign_ins_total\{result="ok"\} 1\n/, 'no empty reason label');
+  t.notMatch(text, /=""/, 'no empty label anywhere');
   t.match(text, /authward_token_acquisitions_total\{route="orders",source="(store|refresh)"\} 1/);
   t.match(text, /authward_token_acquisitions_total\{route="orders",source="l1"\} 1/);
   t.match(text, /authward_dependency_up\{dependency="provider"\} 1/);
   t.match(text, /authward_dependency_up\{dependency="tokenStore"\} 1/);
   t.match(text, /authward_ready 1/);
   t.notMatch(text, /mia/, 'no user identifiers in metrics');
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  t.match(text, `authward_build_info{version="${version}",node="${process.version}"} 1\n`);
+  // Node's standard series under their usual names, so stock dashboards work.
+  t.match(text, /^process_resident_memory_bytes \d+/m);
+  t.match(text, /^nodejs_heap_size_used_bytes \d+/m);
+  t.notMatch(text, /authward_(process|nodejs)_/, 'no prefixed copies');
+  // One counter per fact: the token sources are labels of authward_token_acquisitions_total.
+  t.notMatch(text, /authward_token_(l1|store)_hits_total/);
+
+  const head = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { method: 'HEAD' });
+  t.equal(head.status, 200, 'HEAD answered');
+  t.match(head.headers.get('content-type'), /^text\/plain; version=/);
+  t.equal(await head.text(), '', 'without a body');
 });
