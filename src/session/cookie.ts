@@ -2,13 +2,13 @@
 //
 // Holds only ids and times (well under 4 KB whatever the user's claims): large claims stay server-side.
 // The first key encrypts, all decrypt. `__Host-` prefixed, Secure, when publicUrl is https.
-import secureSession, { type Session } from '@fastify/secure-session';
+import fastifyCookie from '@fastify/cookie';
+import secureSession, { type SecureSessionPluginOptions, type Session } from '@fastify/secure-session';
 import type { FastifyInstance } from 'fastify';
-import { LRUCache } from 'lru-cache';
 import { type DerivedCookieNames, derive } from '../config/derived.js';
-import { deepFreeze } from '../config/freeze.js';
 import type { Config } from '../config/schema.js';
 import type { AccountRef } from '../token-cache/store.js';
+import { cachedDecoder, cachedParser } from './decode-cache.js';
 
 export interface SessionData {
   /** Session id: the server-side record's key. */
@@ -55,62 +55,75 @@ export const encodeSealed = (value: string) => value.replaceAll(';', '%3B');
 
 export const cookieNames = (config: Config): CookieNames => derive(config).cookies;
 
+/**
+ * The session cookie on every request, built on the plugins' documented API: @fastify/cookie with
+ * `hook: false` (this stage parses the header, through a cache) and @fastify/secure-session's codec
+ * (createSecureSession, encodeSecureSession, decodeSecureSession), registered in a context of its own so
+ * its per-request hooks serve no route. The two hooks here do what the plugin's would, the decode
+ * through a cache (decode-cache.ts). `app.decodeSecureSession` is that cached decoder.
+ */
 export async function sessionCookiePlugin(app: FastifyInstance, config: Config, names: CookieNames) {
-  await app.register(secureSession, {
+  const expiry = Math.ceil(config.session.lifetime);
+  const cookie = {
+    path: '/',
+    domain: names.domain,
+    httpOnly: true,
+    secure: names.secure,
+    sameSite: 'lax' as const,
+  };
+  // Before @fastify/cookie's onSend, which writes what was set so far: with `hook: false` it writes
+  // nothing set after it runs (no onSend hook sets a cookie later), so this one goes first.
+  app.addHook('onSend', (request, reply, _payload, done) => {
+    const session = request.session;
+    if (session?.changed) {
+      if (session.deleted) reply.setCookie(names.session, '', { ...cookie, expires: new Date(0), maxAge: 0 });
+      else reply.setCookie(names.session, codec.encode(session), { ...cookie });
+    }
+    done();
+  });
+  await app.register(fastifyCookie, { hook: false });
+  const codec = await sessionCodec(app, {
     key: (config.session.keys ?? []).map((k) => Buffer.from(k, 'base64')),
     cookieName: names.session,
-    expiry: Math.ceil(config.session.lifetime),
-    cookie: { path: '/', domain: names.domain, httpOnly: true, secure: names.secure, sameSite: 'lax' },
+    expiry,
+    cookie,
   });
-  cacheDecodes(app, Math.ceil(config.session.lifetime));
+  const decode = cachedDecoder(codec.decode, codec.create, expiry);
+  const parse = cachedParser((header) => app.parseCookie(header) as Record<string, string>);
+  app.decorate('decodeSecureSession', decode);
+  app.decorate('createSecureSession', codec.create);
+  app.decorate('encodeSecureSession', codec.encode);
+  app.decorateRequest('session', null as never);
+
+  app.addHook('onRequest', (request, _reply, done) => {
+    const header = request.headers.cookie;
+    request.cookies = header ? parse(header) : {};
+    const value = request.cookies[names.session];
+    request.session = (value !== undefined && decode(value, request.log)) || codec.create({});
+    done();
+  });
 }
 
-// Decoded cookies kept by value: a signed-in browser sends the same cookie on every request, and
-// decrypting it (base64, XSalsa20-Poly1305, JSON) is the largest per-request cost after the proxying.
-// Bounded; an entry only ever maps a value to what decoding it gives, so a hit is exactly a decode.
-const DECODED_MAX = 10_000;
-const PARSED_MAX_BYTES = 8 * 2 ** 20;
+interface SessionCodec {
+  create: FastifyInstance['createSecureSession'];
+  encode: FastifyInstance['encodeSecureSession'];
+  decode: FastifyInstance['decodeSecureSession'];
+}
 
-/**
- * Wraps the plugin's decoder (its onRequest hook calls it through the instance) with a cache of cookies
- * that decrypted with the current key. Each hit gets a fresh session object over a copy of the data, so
- * a request that changes its session changes nobody else's; the nested values are frozen. The plugin's
- * own expiry check is repeated on every hit.
- */
-function cacheDecodes(app: FastifyInstance, expirySeconds: number): void {
-  const decode = app.decodeSecureSession.bind(app);
-  const cache = new LRUCache<string, { data: Record<string, unknown>; until: number }>({
-    max: DECODED_MAX,
+/** The plugin's codec, from a child context: its hooks live there, where no route is. */
+async function sessionCodec(
+  app: FastifyInstance,
+  options: SecureSessionPluginOptions,
+): Promise<SessionCodec> {
+  let codec: SessionCodec | undefined;
+  await app.register(async (own) => {
+    await own.register(secureSession, options);
+    codec = {
+      create: own.createSecureSession,
+      encode: own.encodeSecureSession,
+      decode: own.decodeSecureSession,
+    };
   });
-  // The Cookie header parsed once per distinct value too (it URI-decodes each value): a copy per request.
-  const parse = app.parseCookie.bind(app);
-  // Bounded by bytes, not entries: anyone can send any Cookie header (up to Node's 16 KB).
-  const parsed = new LRUCache<string, Record<string, string>>({
-    maxSize: PARSED_MAX_BYTES,
-    sizeCalculation: (_value, header) => 2 * header.length + 64,
-  });
-  app.parseCookie = (header) => {
-    let cookies = parsed.get(header);
-    if (!cookies) {
-      cookies = parse(header) as Record<string, string>;
-      parsed.set(header, cookies);
-    }
-    return { ...cookies };
-  };
-  app.decodeSecureSession = (cookie, log, sessionName) => {
-    if (cookie === undefined) return decode(cookie, log, sessionName);
-    const hit = cache.get(cookie);
-    if (hit) {
-      if (hit.until > Date.now()) return app.createSecureSession({ ...hit.data });
-      cache.delete(cookie);
-    }
-    const session = decode(cookie, log, sessionName);
-    // `changed` on a fresh decode means an older key decrypted it: re-encrypted on the way out, not kept.
-    if (session && !session.changed) {
-      const data = { ...session.data(), __ts: session.get('__ts') };
-      deepFreeze(data);
-      cache.set(cookie, { data, until: ((data.__ts as number) + expirySeconds) * 1000 });
-    }
-    return session;
-  };
+  if (!codec) throw new Error('@fastify/secure-session registered no codec');
+  return codec;
 }

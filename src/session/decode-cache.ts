@@ -1,0 +1,58 @@
+// Decoded session cookies and parsed Cookie headers, kept by value: a signed-in browser sends the same
+// cookie on every request, and decrypting it (base64, XSalsa20-Poly1305, JSON) is the largest
+// per-request cost after the proxying. Bounded; an entry only ever maps a value to what decoding it
+// gives, so a hit is exactly a decode.
+import type { Session } from '@fastify/secure-session';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { LRUCache } from 'lru-cache';
+import { deepFreeze } from '../config/freeze.js';
+
+const DECODED_MAX = 10_000;
+const PARSED_MAX_BYTES = 8 * 2 ** 20;
+
+type Decode = (cookie: string, log?: FastifyBaseLogger) => Session | null;
+
+/**
+ * The plugin's decoder behind a cache of cookies that decrypted with the current key. Each hit gets a
+ * fresh session object over a copy of the data, so a request that changes its session changes nobody
+ * else's; the nested values are frozen. The plugin's own expiry check is repeated on every hit. A
+ * cookie only an older key opens is decoded every time (`changed`: re-issued under the current key).
+ */
+export function cachedDecoder(
+  decode: Decode,
+  create: FastifyInstance['createSecureSession'],
+  expirySeconds: number,
+): Decode {
+  const cache = new LRUCache<string, { data: Record<string, unknown>; until: number }>({ max: DECODED_MAX });
+  return (cookie, log) => {
+    const hit = cache.get(cookie);
+    if (hit) {
+      if (hit.until > Date.now()) return create({ ...hit.data });
+      cache.delete(cookie);
+    }
+    const session = decode(cookie, log);
+    if (session && !session.changed) {
+      const data = { ...session.data(), __ts: session.get('__ts') };
+      deepFreeze(data);
+      cache.set(cookie, { data, until: ((data.__ts as number) + expirySeconds) * 1000 });
+    }
+    return session;
+  };
+}
+
+/** A Cookie header parsed once per distinct value (it URI-decodes each value): a copy per request. */
+export function cachedParser(parse: (header: string) => Record<string, string>) {
+  // Bounded by bytes, not entries: anyone can send any Cookie header (up to Node's 16 KB).
+  const parsed = new LRUCache<string, Record<string, string>>({
+    maxSize: PARSED_MAX_BYTES,
+    sizeCalculation: (_value, header) => 2 * header.length + 64,
+  });
+  return (header: string): Record<string, string> => {
+    let cookies = parsed.get(header);
+    if (!cookies) {
+      cookies = parse(header);
+      parsed.set(header, cookies);
+    }
+    return { ...cookies };
+  };
+}
