@@ -7,6 +7,7 @@ import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
+import { repoPath } from '../helpers/repo-root.js';
 import { startUpstream } from '../helpers/upstream.js';
 
 t.test('metrics after a sign-in and a routed request', async (t) => {
@@ -67,7 +68,7 @@ t.test('metrics after a sign-in and a routed request', async (t) => {
   t.match(text, /authward_dependency_up\{dependency="tokenStore"\} 1/);
   t.match(text, /authward_ready 1/);
   t.notMatch(text, /mia/, 'no user identifiers in metrics');
-  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const { version } = JSON.parse(readFileSync(repoPath('package.json'), 'utf8'));
   t.match(text, `authward_build_info{version="${version}",node="${process.version}"} 1\n`);
   // Node's standard series under their usual names, so stock dashboards work.
   t.match(text, /^process_resident_memory_bytes \d+/m);
