@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { stringify } from 'yaml';
 import { rawConfig } from '../helpers/config.js';
+import { repoPath } from '../helpers/repo-root.js';
 import { type RunResult, runCli } from './cli-process.js';
 
 const dir = t.testdir();
@@ -121,7 +122,7 @@ t.test('usage errors: exit 2 with the usage', async (t) => {
 t.test('--version: the version and the Node.js running it, exit 0', async (t) => {
   const r = await runs.version;
   t.equal(r.code, 0);
-  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const { version } = JSON.parse(readFileSync(repoPath('package.json'), 'utf8'));
   t.equal(r.stdout, `authward ${version} (Node.js ${process.version})\n`);
 });
 

@@ -1,11 +1,11 @@
 // config.yaml.example, the documented starting point, loads as it ships (given its two variables).
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { loadConfigFile } from '../../src/config/load.js';
 import type { ConfigError } from '../../src/errors.js';
 import { newKey } from '../helpers/config.js';
+import { repoPath } from '../helpers/repo-root.js';
 
-const example = fileURLToPath(new URL('../../config.yaml.example', import.meta.url));
+const example = repoPath('config.yaml.example');
 
 t.test('config.yaml.example passes loadConfigFile', async (t) => {
   const key = newKey();

@@ -2,9 +2,10 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { configReference } from '../../src/config/reference.js';
+import { repoPath } from '../helpers/repo-root.js';
 
 t.test('README config reference matches the schema', async (t) => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const readme = readFileSync(repoPath('README.md'), 'utf8');
   const section = /<!-- config-reference:start[^>]*-->\n([\s\S]*?)\n<!-- config-reference:end -->/.exec(
     readme,
   )?.[1];

@@ -1,11 +1,11 @@
 // Readers for the shipping files (Dockerfile, .dockerignore, compose, env files, manifests) the ship tests check.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
+import { repoRoot } from '../helpers/repo-root.js';
 
-export const root = fileURLToPath(new URL('../../', import.meta.url));
+export const root = repoRoot;
 export const read = (path: string) => readFileSync(join(root, path), 'utf8');
 
 export type Json = Record<string, unknown>;
