@@ -1,5 +1,6 @@
 // The sample "legacy" backend: a plain node:http app with no auth code, meant to sit behind authward only.
 import http, { type ServerResponse } from 'node:http';
+import { EASY_AUTH_JS, EASY_AUTH_PATH, renderEasyAuthPage } from './easy-auth-page.js';
 import { APP_JS, renderPage, STYLE_CSS } from './page.js';
 
 export interface DemoBackend {
@@ -23,6 +24,11 @@ export async function startBackend(opts: { host: string; port: number }): Promis
       return send(res, 405, 'text/plain', 'method not allowed\n');
     if (path === '/') return send(res, 200, 'text/html; charset=utf-8', renderPage(req.headers));
     if (path === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', APP_JS);
+    // An App Service sample page, unchanged (/.auth/login/aad, X-MS-CLIENT-PRINCIPAL, /.auth/me).
+    if (path === EASY_AUTH_PATH)
+      return send(res, 200, 'text/html; charset=utf-8', renderEasyAuthPage(req.headers));
+    if (path === `${EASY_AUTH_PATH}.js`)
+      return send(res, 200, 'text/javascript; charset=utf-8', EASY_AUTH_JS);
     if (path === '/style.css') return send(res, 200, 'text/css; charset=utf-8', STYLE_CSS);
     if (path === '/healthz') return send(res, 200, 'text/plain', 'ok\n');
     return send(res, 404, 'text/plain', 'not found\n');

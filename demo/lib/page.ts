@@ -74,7 +74,8 @@ ${principalClaims(headers)}
 acquired for you (scope <code>api://demo/read</code>); the API verifies that token and answers:</p>
 <pre id="api-result" data-state="pending">calling /api/hello…</pre>
 <noscript><p><a href="/api/hello">Open /api/hello</a> (JavaScript is off).</p></noscript>
-<p><a href="/.auth/me">/.auth/me</a> shows your claims as authward keeps them.</p>
+<p><a href="/.auth/me">/.auth/me</a> shows your claims as authward keeps them;
+<a href="/easy-auth">an App Service sample page</a> runs unchanged behind authward.</p>
 <form method="post" action="/.auth/logout"><button type="submit">Sign out</button></form>
 <script src="/app.js"></script>
 </body></html>

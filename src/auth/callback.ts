@@ -142,13 +142,28 @@ export function callbackRoute(app: FastifyInstance, d: CallbackDeps) {
    * Never reuses a pre-login session. The same account signing in again (consent, claims challenge, a
    * second login) keeps the token cache partition redeem() has just written. Then the new record and cookie.
    */
-  async function replaceSession(request: FastifyRequest, result: Redeemed, claims: Claims) {
+  async function replaceSession(
+    request: FastifyRequest,
+    result: Redeemed,
+    claims: Claims,
+    providerSid?: unknown,
+  ) {
     const account = result.account;
     await d.endSession(request, false, account.homeAccountId).catch(() => undefined);
     const sid = randomBytes(24).toString('base64url');
     const lifetime = d.config.session.lifetime;
     const hint = result.idToken.length <= 2048 ? { idToken: result.idToken } : {};
-    await d.records.create(sid, { homeAccountId: account.homeAccountId, claims, ...hint }, lifetime);
+    // Indexed by the provider's session id and user only when the provider may sign it out (issue 16).
+    const { backchannelLogout, frontchannelLogout } = d.config.identity;
+    const ref =
+      backchannelLogout || frontchannelLogout
+        ? {
+            iss: claims.iss,
+            sub: claims.sub,
+            sid: typeof providerSid === 'string' && providerSid ? providerSid : undefined,
+          }
+        : undefined;
+    await d.records.create(sid, { homeAccountId: account.homeAccountId, claims, ...hint }, lifetime, ref);
     const acc: AccountRef = {
       homeAccountId: account.homeAccountId,
       environment: account.environment,
@@ -178,7 +193,7 @@ export function callbackRoute(app: FastifyInstance, d: CallbackDeps) {
       const verify = idTokenVerifier(request, reply, tx);
       const { result, payload } = await redeem(request, reply, { state, tx, code, verify });
       const claims = claimsFromIdToken(payload as Record<string, unknown>, d.config.identity.protocol);
-      await replaceSession(request, result, claims);
+      await replaceSession(request, result, claims, payload.sid);
       d.loop.signedIn(request, reply);
       request.log.info({ event: 'sign_in', user: userHash(claims) }, 'signed in');
       app.metrics?.signIn('ok');

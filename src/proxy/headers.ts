@@ -2,8 +2,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
 /**
- * The headers authward itself sets on a forwarded request (identity families, the upstream.tokens
- * header): each is one of the names below, so a client's copy is always stripped first.
+ * The headers authward itself sets on a forwarded request (identity families, the App Service token
+ * headers): each is one of the names below, so a client's copy is always stripped first.
  * test/proxy/identity-headers-stripped.test.ts fails if auth/claims.ts sets one that is not.
  */
 export const INJECTED_HEADERS = [
@@ -12,6 +12,9 @@ export const INJECTED_HEADERS = [
   'x-ms-client-principal-name',
   'x-ms-client-principal-idp',
   'x-ms-token-aad-access-token',
+  'x-ms-token-aad-id-token',
+  'x-ms-token-aad-expires-on',
+  'x-ms-token-aad-refresh-token',
   'x-forwarded-user',
   'x-forwarded-email',
   'x-forwarded-preferred-username',
@@ -22,9 +25,6 @@ export type InjectedHeader = (typeof INJECTED_HEADERS)[number];
 /** Every header authward may inject: client copies are always removed, in any case and `_`/`-` spelling. */
 export const PROXY_OWNED_HEADERS: ReadonlySet<string> = new Set([
   ...INJECTED_HEADERS,
-  'x-ms-token-aad-id-token',
-  'x-ms-token-aad-expires-on',
-  'x-ms-token-aad-refresh-token',
   'x-forwarded-access-token',
   'x-auth-request-user',
   'x-auth-request-email',

@@ -1,5 +1,6 @@
 // Stage 7, the default upstream: everything no earlier stage answered, with identity headers (and
-// upstream.tokens as X-MS-TOKEN-AAD-ACCESS-TOKEN when configured), WebSockets included.
+// upstream.tokens as X-MS-TOKEN-AAD-ACCESS-TOKEN and the other App Service token headers when configured),
+// WebSockets included.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { identityOf } from '../auth/principal.js';
@@ -8,6 +9,7 @@ import { UPSTREAM_ROUTE } from '../routing/table.js';
 import type { CookieNames } from '../session/cookie.js';
 import type { SessionRecords } from '../session/records.js';
 import type { TokenService } from '../tokens/token-service.js';
+import { appServiceTokenHeaders, chain } from './app-service-headers.js';
 import { forwardPlugin } from './forward.js';
 import { forwardContext } from './forward-context.js';
 import type { InjectedHeader } from './headers.js';
@@ -25,6 +27,12 @@ export interface UpstreamDeps {
 
 async function defaultUpstream(app: FastifyInstance, d: UpstreamDeps) {
   const upstream = d.config.upstream;
+  const preHandler = chain(
+    upstream.tokens.length > 0
+      ? tokenPreHandler(app, d, upstream.tokens, 'user', (token) => ({ [TOKEN_HEADER]: token }))
+      : undefined,
+    appServiceTokenHeaders(d.tokens, upstream),
+  );
   await app.register(forwardPlugin, {
     mount: '',
     target: upstream.url,
@@ -33,13 +41,7 @@ async function defaultUpstream(app: FastifyInstance, d: UpstreamDeps) {
     websocket: true,
     ownCookie: d.names.isOwn,
     routeConfig: { decision: UPSTREAM_ROUTE, bodyLimit: upstream.bodyLimit },
-    ...(upstream.tokens.length > 0
-      ? {
-          preHandler: tokenPreHandler(app, d, upstream.tokens, 'user', (token) => ({
-            [TOKEN_HEADER]: token,
-          })),
-        }
-      : {}),
+    ...(preHandler ? { preHandler } : {}),
     context: (request) =>
       forwardContext(
         request,

@@ -10,6 +10,7 @@ import { LRUCache } from 'lru-cache';
 import { type Claims, userHash } from '../auth/claims.js';
 import type { Sealer } from '../token-cache/crypto.js';
 import type { Store } from '../token-cache/store.js';
+import { type ProviderRef, SessionIndex } from './logout-index.js';
 
 export interface SessionRecord {
   /** homeAccountId of the token cache partition. */
@@ -43,6 +44,8 @@ export class SessionRecords {
   private readonly ended: ((sid: string) => void)[] = [];
   /** Sessions ended while the store was unreachable: refused here, their records deleted once it is back. */
   private readonly undeleted = new Set<string>();
+  /** Sessions by the provider's `sid` and by user: what a sign-out at the provider names (logout-index.ts). */
+  readonly index: SessionIndex;
 
   constructor(
     private readonly store: Store,
@@ -53,13 +56,19 @@ export class SessionRecords {
   ) {
     this.trustMs = trustSeconds * 1000;
     this.cache = new LRUCache({ max });
+    this.index = new SessionIndex(store, sealer);
   }
 
-  async create(sid: string, record: SessionRecord, ttlSeconds: number): Promise<void> {
+  /** `ref`: what the provider calls this session (its `sid`, the user), indexed for its sign-outs. */
+  async create(sid: string, record: SessionRecord, ttlSeconds: number, ref?: ProviderRef): Promise<void> {
     const key = recordKey(sid);
     const plain = Buffer.from(JSON.stringify(record), 'utf8');
     await this.store.set(key, this.sealer ? this.sealer.seal(plain, key) : plain, Math.ceil(ttlSeconds));
     this.remember(sid, record);
+    if (ref) {
+      const until = Math.floor(Date.now() / 1000) + Math.ceil(ttlSeconds);
+      await this.index.add(ref, { session: sid, account: record.homeAccountId, until });
+    }
   }
 
   /** The record if this replica read it within the trust interval (no store round trip), else undefined. */

@@ -19,7 +19,7 @@ export class IdTokenError extends Error {
   }
 }
 
-const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
+export const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
 
 export function idTokenVerifier(
   id: IdentityConfig,
@@ -34,18 +34,9 @@ export function idTokenVerifier(
     : undefined;
 
   return async function verify(idToken: string, nonce: string): Promise<JWTPayload> {
-    let unverified: JWTPayload;
-    try {
-      unverified = decodeJwt(idToken);
-    } catch {
-      throw new IdTokenError('not a JWT');
-    }
-    const tid = typeof unverified.tid === 'string' ? unverified.tid : undefined;
-    const issuer = issuerTemplate.includes('{tenantid}')
-      ? tid
-        ? issuerTemplate.replace('{tenantid}', tid)
-        : undefined
-      : issuerTemplate;
+    const expected = expectedIssuer(issuerTemplate, idToken);
+    if (!expected) throw new IdTokenError('not a JWT');
+    const { unverified, issuer, tid } = expected;
     if (!issuer) throw new IdTokenError('multi-tenant issuer but no tid claim');
     let payload: JWTPayload;
     try {
@@ -77,6 +68,25 @@ export function idTokenVerifier(
     }
     return payload;
   };
+}
+
+/**
+ * A token's unverified payload and the issuer it must name: discovery's, or for an Entra multi-tenant
+ * template, with {tenantid} replaced by the token's `tid` (undefined without one). Null: not a JWT.
+ */
+export function expectedIssuer(
+  template: string,
+  token: string,
+): { unverified: JWTPayload; issuer: string | undefined; tid: string | undefined } | null {
+  let unverified: JWTPayload;
+  try {
+    unverified = decodeJwt(token);
+  } catch {
+    return null;
+  }
+  const tid = typeof unverified.tid === 'string' ? unverified.tid : undefined;
+  if (!template.includes('{tenantid}')) return { unverified, issuer: template, tid };
+  return { unverified, issuer: tid && template.replace('{tenantid}', tid), tid };
 }
 
 const clocksHint = (clockSkew: number) =>

@@ -88,6 +88,29 @@ export function freshToken(
 
 const SECTIONS = ['AccessToken', 'RefreshToken', 'IdToken'] as const;
 
+/** The account's ID token and refresh token as the partition holds them (the newest ID token). */
+export interface CachedSecrets {
+  idToken?: string;
+  refreshToken?: string;
+}
+
+export function cachedSecrets(json: string, homeAccountId: string): CachedSecrets {
+  type Entry = { home_account_id?: string; secret?: string; cached_at?: string };
+  let cache: Partial<Record<(typeof SECTIONS)[number], Record<string, Entry>>>;
+  try {
+    cache = JSON.parse(json);
+  } catch {
+    return {};
+  }
+  const newest = (section: Record<string, Entry> | undefined) =>
+    Object.values(section ?? {})
+      .filter((e) => e.home_account_id === homeAccountId && typeof e.secret === 'string' && e.secret)
+      .sort((a, b) => Number(b.cached_at ?? 0) - Number(a.cached_at ?? 0))[0]?.secret;
+  const idToken = newest(cache.IdToken);
+  const refreshToken = newest(cache.RefreshToken);
+  return { ...(idToken ? { idToken } : {}), ...(refreshToken ? { refreshToken } : {}) };
+}
+
 /**
  * Files every credential of the partition under its account: an entry MSAL stored under another
  * home_account_id moves (entity and key), replacing the account's entry under the same key, which

@@ -22,6 +22,8 @@ import { InteractionRequired, translateMsalError } from './errors.js';
 import { L1, SingleFlight } from './l1.js';
 import {
   adoptOrphans,
+  type CachedSecrets,
+  cachedSecrets,
   type FreshToken,
   freshToken,
   partitionPlugin,
@@ -44,6 +46,8 @@ interface TokenRequest {
   key: string;
   claims?: string | undefined;
   resource?: string | undefined;
+  /** Refresh even when a fresh token is cached (/.auth/refresh). */
+  force?: boolean;
 }
 
 const LOCK_MS = 15_000; // at least; longer when the provider timeout is
@@ -151,6 +155,23 @@ export class TokenService {
     );
   }
 
+  /** A refresh now, whatever is cached (App Service's /.auth/refresh); InteractionRequired when the grant is gone. */
+  renew(account: AccountRef, scopes: readonly string[], key: string): Promise<AcquiredToken> {
+    return this.flights.run(`${account.homeAccountId}\n${key}\n\u0000renew`, () =>
+      this.fromStore(account, { scopes, key, force: true }),
+    );
+  }
+
+  /** The account's cached ID and refresh tokens (App Service's token headers); none when no partition. */
+  async accountTokens(homeAccountId: string): Promise<CachedSecrets> {
+    try {
+      return cachedSecrets(await this.partitions.load(homeAccountId), homeAccountId);
+    } catch (err) {
+      if (err instanceof InteractionRequired) return {};
+      throw err;
+    }
+  }
+
   private fromL1(id: string, key: string): Promise<AcquiredToken> | undefined {
     const hit = this.l1.get(id, key);
     if (!hit) return undefined;
@@ -182,7 +203,7 @@ export class TokenService {
 
   /** A fresh token in the partition's JSON (none when claims force a refresh), counted as a store hit. */
   private fromPartition(json: string, id: string, req: TokenRequest): AcquiredToken | undefined {
-    if (req.claims) return undefined;
+    if (req.claims || req.force) return undefined;
     const hit = freshToken(json, id, req.scopes, req.resource, this.cfg.renewWindow);
     if (!hit) return undefined;
     this.metrics.storeHits++;

@@ -4,6 +4,11 @@
 import { test } from 'tap';
 import { type Claims, identityHeaders } from '../../src/auth/claims.js';
 import {
+  EXPIRES_ON_HEADER,
+  ID_TOKEN_HEADER,
+  REFRESH_TOKEN_HEADER,
+} from '../../src/proxy/app-service-headers.js';
+import {
   type ForwardContext,
   forwardHeaders,
   INJECTED_HEADERS,
@@ -59,4 +64,13 @@ test("a client's copy of every injected header never reaches the upstream, in ei
   }
   const injected = forwardHeaders(client, { ...ctx, inject: { 'x-forwarded-user': 'ada' } });
   t.equal(injected['x-forwarded-user'], 'ada', "authward's own value replaces the client's");
+});
+
+test('the App Service token headers (proxy/app-service-headers.ts, upstream.ts) are injected names, stripped from clients', async (t) => {
+  const set = new Set<string>(INJECTED_HEADERS);
+  const names = [ID_TOKEN_HEADER, EXPIRES_ON_HEADER, REFRESH_TOKEN_HEADER, 'x-ms-token-aad-access-token'];
+  for (const name of names) {
+    t.ok(set.has(name), `${name} is listed in INJECTED_HEADERS`);
+    t.ok(isProxyOwned(name), `${name} is stripped from clients`);
+  }
 });

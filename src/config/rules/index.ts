@@ -1,6 +1,7 @@
 // Every cross-field rule, by section, run after the schema: each returns its problems with their paths.
 import type { Config } from '../schema.js';
 import { apiClientRules } from './api-clients.js';
+import { appServiceRules } from './app-service.js';
 import { forwardAuthRules } from './forward-auth.js';
 import { identityRules } from './identity.js';
 import { appTokenPublicRules, routeForwardRules, routeRules } from './routes.js';
@@ -23,6 +24,7 @@ export function crossFieldProblems(c: Config, guarded: boolean): string[] {
     routeForwardRules,
     forwardAuthRules,
     apiClientRules,
+    appServiceRules,
   ]) {
     if (!guarded) {
       problems.push(...rules(c));

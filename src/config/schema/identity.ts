@@ -79,6 +79,16 @@ export const Identity = strict(
     callbackPath: Path('Redirect URI path registered at the provider.', '/.auth/login/aad/callback'),
     timeout: Seconds('Timeout of every call to the provider.', 10, 120),
     clockSkew: Seconds('Clock skew tolerated when checking ID tokens.', 120, 600),
+    backchannelLogout: Type.Boolean({
+      default: false,
+      description:
+        'Accept OpenID Connect Back-Channel Logout at `<pathPrefix>/backchannel-logout` (register that URL at the provider): a signed logout token from the provider ends the sessions it names on every replica and deletes their cached tokens.',
+    }),
+    frontchannelLogout: Type.Boolean({
+      default: false,
+      description:
+        'Accept OpenID Connect Front-Channel Logout at `<pathPrefix>/frontchannel-logout` (Entra: the front-channel logout URL): a GET with the provider’s `iss` and `sid` ends the sessions of that provider session. Only that page may be framed, by the provider’s origin.',
+    }),
   },
   'The identity provider and this application’s registration.',
 );

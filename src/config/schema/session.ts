@@ -30,6 +30,11 @@ export const Session = strict(
       30,
       300,
     ),
+    exposeTokensToBrowser: Type.Boolean({
+      default: false,
+      description:
+        'Include `id_token`, `access_token` (of upstream.tokens) and `expires_on` in `/.auth/me`, as App Service does. Risk: any script on the site (an XSS, a compromised dependency) can then read and send away tokens that work without the cookie; leave off unless the browser code really calls APIs itself.',
+    }),
   },
   'The encrypted session cookie.',
 );

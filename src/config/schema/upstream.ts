@@ -34,6 +34,25 @@ export const Upstream = strict(
       description:
         'Scopes whose access token is sent as `X-MS-TOKEN-AAD-ACCESS-TOKEN` (as App Service does).',
     }),
+    tokenHeaders: strict(
+      {
+        idToken: Type.Boolean({
+          default: false,
+          description: 'Send the session’s ID token as `X-MS-TOKEN-AAD-ID-TOKEN`.',
+        }),
+        expiresOn: Type.Boolean({
+          default: false,
+          description:
+            'Send the expiry of the upstream.tokens access token as `X-MS-TOKEN-AAD-EXPIRES-ON` (ISO 8601, as App Service).',
+        }),
+        refreshToken: Type.Boolean({
+          default: false,
+          description:
+            'Send the account’s refresh token as `X-MS-TOKEN-AAD-REFRESH-TOKEN`. Risk: the upstream can then mint tokens for this user for as long as the grant lives; only for an upstream trusted like authward itself.',
+        }),
+      },
+      'App Service token headers besides `X-MS-TOKEN-AAD-ACCESS-TOKEN` (upstream.tokens), each off by default.',
+    ),
     bodyLimit: BodyLimit,
   },
   'The default upstream: every request no route claims.',
