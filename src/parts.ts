@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { BearerVerifier } from './auth/bearer.js';
 import { identityHeaders } from './auth/claims.js';
+import { logoutSupportWarnings } from './auth/provider-logout.js';
 import type { Config } from './config/schema.js';
 import { configWarnings } from './config/warnings.js';
 import { Readiness } from './health/readiness.js';
@@ -78,6 +79,8 @@ export function buildParts(app: FastifyInstance, config: Config, logger: Logger,
     : null;
   const stopDiscovery = discoverWithRetry(provider, readiness, logger, (doc) => {
     verifyIdToken = idTokenVerifier(config.identity, doc, provider.http, logger);
+    for (const warning of logoutSupportWarnings(config.identity, doc))
+      logger.warn({ event: 'config' }, warning);
     if (config.apiClients.enabled)
       bearerVerifier = new BearerVerifier(config, doc, provider.http, idp, logger);
     const oboProblem = obo?.providerProblem(config.routes);
