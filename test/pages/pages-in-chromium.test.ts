@@ -8,11 +8,12 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import t from 'tap';
+import { repoPath } from '../helpers/repo-root.js';
 import { type Captured, collectPages } from './scenarios.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
-const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts', 'pages');
+const ARTIFACTS = repoPath('test-artifacts', 'pages');
 
 if (!existsSync(CHROMIUM) && process.env.CI !== 'true') {
   t.comment(`${CHROMIUM} not found: the pages are not checked in Chromium`);
