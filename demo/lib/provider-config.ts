@@ -8,6 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import { exportJWK } from 'jose';
 import type { KoaContext } from './oidc-types.js';
+import { logoutSource, postLogoutSuccessSource, renderError } from './provider-pages.js';
 
 export interface ClientRegistration {
   clientId: string;
@@ -79,6 +80,7 @@ export async function providerConfiguration(opts: {
       email: ['email', 'email_verified'],
     },
     conformIdTokenClaims: false,
+    renderError,
     findAccount: (_ctx: unknown, accountId: string) => ({
       accountId,
       claims: async () => claimsFor(accountId),
@@ -98,7 +100,7 @@ export async function providerConfiguration(opts: {
       // The login form accepts any user name and password: development tooling only.
       devInteractions: { enabled: true },
       revocation: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       resourceIndicators: {
         enabled: true,
         // No `resource` parameter (MSAL sends none): the resources the requested scopes name.

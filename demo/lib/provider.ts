@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import type { KoaContext, OidcClientPrototype } from './oidc-types.js';
 import { loadOidcProvider, quietly } from './oidc-types.js';
 import { type ClientRegistration, providerConfiguration } from './provider-config.js';
+import { withoutExternalResources } from './provider-pages.js';
 import type { ServerTls } from './tls.js';
 
 export interface ProviderOptions {
@@ -62,6 +63,7 @@ export async function startProvider(opts: ProviderOptions): Promise<DemoProvider
     return opts.appOrigins.includes(originOf(value)) || allowed.call(this, value);
   };
 
+  provider.use(withoutExternalResources); // first: it rewrites what every later step answered
   const front = new URL(opts.publicUrl);
   provider.use(async (ctx: KoaContext, next) => {
     if (ctx.path === '/auth' && ctx.method === 'GET' && typeof ctx.query.scope === 'string') {
