@@ -42,14 +42,17 @@ async function defaultUpstream(app: FastifyInstance, d: UpstreamDeps) {
     ownCookie: d.names.isOwn,
     routeConfig: { decision: UPSTREAM_ROUTE, bodyLimit: upstream.bodyLimit },
     ...(preHandler ? { preHandler } : {}),
-    context: (request) =>
-      forwardContext(
-        request,
-        d.names,
-        request.tokenHeaders
-          ? { ...identityOf(request.principal), ...request.tokenHeaders }
-          : identityOf(request.principal),
-      ),
+    context: (request) => {
+      const p = request.principal;
+      // A WebSocket handshake carries none of the client's headers but its cookies: an API client's
+      // own token (its Authorization on any other request) is added here so the upstream sees it too.
+      const own =
+        p?.kind === 'api' && (request.raw as { upgrade?: boolean }).upgrade === true
+          ? { authorization: `Bearer ${p.token}` }
+          : undefined;
+      const extra = own || request.tokenHeaders ? { ...request.tokenHeaders, ...own } : undefined;
+      return forwardContext(request, d.names, extra ? { ...identityOf(p), ...extra } : identityOf(p));
+    },
   });
 }
 

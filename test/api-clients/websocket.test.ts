@@ -1,5 +1,5 @@
 // A WebSocket upgrade with a bearer token is authenticated like any API-client request: a valid token
-// opens the socket with the caller's identity headers on the upstream handshake; a bad one is refused.
+// opens the socket with the caller's identity headers and own token on the upstream handshake; a bad one is refused.
 import t from 'tap';
 import WebSocket from 'ws';
 import { apiWorld, userToken } from './harness.js';
@@ -27,6 +27,7 @@ t.test('bearer WebSocket upgrade', async (t) => {
     'dora',
     "the caller's identity on the upstream handshake",
   );
+  t.equal(handshake.headers.authorization, `Bearer ${token}`, "the caller's own token, as on any request");
   t.equal(await open('not-a-token'), 401, 'an invalid token is refused before the upstream');
   t.equal(
     w.upstream.requests.filter((r) => r.upgrade).length,
