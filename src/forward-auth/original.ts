@@ -3,7 +3,8 @@
 // Forms, first match wins: ingress-nginx's X-Original-URL (absolute); nginx's X-Original-URI (+
 // X-Original-Method); Traefik's and Caddy's X-Forwarded-Uri (+ -Method, -Host, -Proto); Envoy ext_authz's
 // HTTP service (the original path appended to the verify path, its method and headers as they were).
-// Only called for a peer trustProxy names: these headers are then the ingress's, never the client's.
+// Only called for a peer trustProxy names. An ingress sets its own form's headers (replacing a client's),
+// but passes the other forms' through: two forms at once, or one header twice, is ambiguous and refused.
 import type { FastifyRequest } from 'fastify';
 import { HOST_SYNTAX } from '../proxy/forward-context.js';
 
@@ -35,12 +36,19 @@ export function originalRequest(
   defaultProto: string,
 ): Original | string {
   const h = request.headers;
+  const twice = repeated(request.raw.rawHeaders);
+  if (twice) return `${twice} sent more than once`;
   const forwardedHost = one(h['x-forwarded-host']) ?? one(h.host) ?? '';
   const forwardedProto = one(h['x-forwarded-proto']) ?? defaultProto;
   let o: Original;
   const originalUrl = one(h['x-original-url']);
   const originalUri = h['x-original-uri'];
   const forwardedUri = h['x-forwarded-uri'];
+  const forms =
+    (originalUrl !== undefined || originalUri !== undefined ? 1 : 0) +
+    (forwardedUri !== undefined ? 1 : 0) +
+    (request.url.startsWith(`${verifyPath}/`) ? 1 : 0);
+  if (forms > 1) return 'the original request is described in more than one form';
   if (originalUrl !== undefined) {
     let url: URL;
     try {
@@ -49,6 +57,7 @@ export function originalRequest(
       return 'X-Original-URL is not a URL';
     }
     const uri = originalUrl.slice(originalUrl.indexOf('/', url.protocol.length + 2));
+    if (originalUri !== undefined && originalUri !== uri) return 'X-Original-URL and X-Original-URI differ';
     const method = one(h['x-original-method']) ?? 'GET';
     o = { method, host: url.host, proto: url.protocol.slice(0, -1), uri, form: 'nginx' };
   } else if (originalUri !== undefined) {
@@ -69,4 +78,27 @@ export function originalRequest(
   if (!HOST_SYNTAX.test(o.host)) return 'the original host is not a host[:port]';
   if (!PROTO.test(o.proto)) return 'the original scheme is not http or https';
   return o;
+}
+
+// Headers that describe the original request: each may appear once (Node would join two into one value).
+const DESCRIBING = new Set([
+  'x-original-url',
+  'x-original-uri',
+  'x-original-method',
+  'x-forwarded-uri',
+  'x-forwarded-method',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+]);
+
+/** The first describing header sent twice, if any (the ingress's and a client's copy, say). */
+function repeated(raw: readonly string[]): string | undefined {
+  const seen: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (!DESCRIBING.has(name)) continue;
+    if (seen.includes(name)) return name;
+    seen.push(name);
+  }
+  return undefined;
 }

@@ -17,12 +17,24 @@ import { BadRequestError, ForbiddenError, UnauthenticatedError, UntrustedPeerErr
 import type { Parts } from '../parts.js';
 import { canonicalPath } from '../proxy/canonical-path.js';
 import { trustList } from '../proxy/forward-context.js';
+import { INJECTED_HEADERS } from '../proxy/headers.js';
 import { sendError, wantsHtml } from '../responses.js';
 import type { RouteTable } from '../routing/table.js';
 import { type Original, originalRequest } from './original.js';
 import { routeTokens } from './route-token.js';
 
 const NO_STORE = { 'cache-control': 'no-store' };
+// Every header an ingress may copy, present (empty) when authward vouches for no value: an ingress that
+// copies only headers present in the answer (caddy 2.6 sends a missing one as its placeholder text)
+// then overwrites the client's copy with nothing, and never forwards one authward did not set.
+const NOBODY: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(
+    [...INJECTED_HEADERS.filter((h) => h !== 'x-ms-token-aad-access-token'), 'authorization'].map((h) => [
+      h,
+      '',
+    ]),
+  ),
+);
 
 async function forwardAuth(app: FastifyInstance, p: Parts) {
   const { config } = p;
@@ -73,7 +85,7 @@ async function forwardAuth(app: FastifyInstance, p: Parts) {
     const route = table.decide(o.method, path);
     // authward's own endpoints and publicRoutes: pass, vouching for nobody (as in proxy mode).
     if (route.kind === 'own' || isPublic(o.method, path)) {
-      reply.code(200).send();
+      reply.code(200).headers(NOBODY).send();
       return done();
     }
     app.identify(request, (err, who) => {
@@ -90,7 +102,7 @@ async function forwardAuth(app: FastifyInstance, p: Parts) {
         sendError(request, reply, new ForbiddenError());
         return done();
       }
-      reply.headers(identityOf(who) ?? {});
+      reply.headers(NOBODY).headers(identityOf(who) ?? {});
       if (route.kind !== 'route' || !route.config.forwardAuth || who.kind !== 'user') {
         reply.code(200).send();
         return done();

@@ -1,5 +1,6 @@
 // One forward-auth set-up: test IdP, echo backend, an orders API, authward (publicUrl = the front server)
 // and nginx or caddy in front, started from docs/forward-auth/ and closed at teardown.
+import http from 'node:http';
 import type { Test } from 'tap';
 import { buildApp } from '../../src/app.js';
 import { startApi, type TestApi } from '../helpers/api.js';
@@ -70,5 +71,24 @@ export async function forwardAuthSetup(
   return { idp, backend, orders, front, authward, browser };
 }
 
-/** The echo backend's view of the last request it got. */
-export const lastSeen = (s: Setup) => s.backend.lastRequest;
+/**
+ * A plain GET (fetch would send its own Sec-Fetch-Mode: cors), optionally from another local address
+ * (127.0.0.2 is loopback too, but not the 127.0.0.1 trustProxy lists). Redirects are not followed.
+ */
+export function get(url: string, headers: Record<string, string>, localAddress?: string) {
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>(
+    (resolve, reject) => {
+      const req = http.get(url, { headers, localAddress }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => {
+          body += d.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+    },
+  );
+}
+
+/** The request headers of a browser navigation. */
+export const NAVIGATE = { accept: 'text/html', 'sec-fetch-mode': 'navigate' };
