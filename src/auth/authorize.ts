@@ -6,8 +6,9 @@
 // Every rule present must pass (global AND the path's). Within a rule, one matching value suffices.
 // A rule naming a claim the user lacks denies (fail closed). Path prefixes match case-insensitively,
 // so a case-insensitive upstream (IIS) cannot be reached around a rule.
+
+import { trimSlash, underPrefix } from '../config/paths.js';
 import type { AuthorizationRule, Config } from '../config/schema.js';
-import { underPrefix } from '../proxy/canonical-path.js';
 import type { Claims } from './claims.js';
 
 type Check = (claims: Claims) => boolean;
@@ -44,7 +45,7 @@ export type Authorizer = ((claims: Claims, path: string) => boolean) | null;
 export function authorizer(cfg: Config['authorization']): Authorizer {
   const global = compile(cfg);
   const paths = cfg.paths
-    .map((p) => ({ prefix: p.prefix.replace(/\/+$/, '').toLowerCase(), check: compile(p) }))
+    .map((p) => ({ prefix: trimSlash(p.prefix).toLowerCase(), check: compile(p) }))
     .filter((p): p is { prefix: string; check: Check } => p.check !== null)
     .sort((a, b) => b.prefix.length - a.prefix.length);
   if (!global && paths.length === 0) return null;

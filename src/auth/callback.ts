@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JWTPayload } from 'jose';
+import { derive } from '../config/derived.js';
 import type { Config } from '../config/schema.js';
 import { ProviderUnavailableError, SignInFailedError, SignInRefusedError } from '../errors.js';
 import { OWN_PAGE_HEADERS, sendError } from '../responses.js';
@@ -53,16 +54,16 @@ class SignInFailure extends Error {
 const failed = (reason: string, message: string) => new SignInFailure(reason, new SignInFailedError(message));
 const refused = (reason: string, message: string) =>
   new SignInFailure(reason, new SignInRefusedError(message));
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+/** A query parameter given once (repeated, it parses as an array: treated as absent). */
+const param = (v: unknown) => (typeof v === 'string' ? v : undefined);
 const now = () => Math.floor(Date.now() / 1000);
 
 export function callbackRoute(app: FastifyInstance, d: CallbackDeps) {
-  const origin = new URL(d.config.publicUrl).origin;
-  const redirectUri = new URL(d.config.identity.callbackPath, origin).href;
+  const { origin, redirectUri } = derive(d.config);
 
   /** The transaction `state` names, checked against this browser's cookie and consumed. */
   function transaction(request: FastifyRequest, reply: FastifyReply, q: Record<string, unknown>) {
-    const state = str(q.state);
+    const state = param(q.state);
     if (!state) throw failed('missing state', 'sign-in failed: missing state');
     const tx = d.transactions.finish(request, reply, state);
     if (!tx) {
@@ -76,7 +77,7 @@ export function callbackRoute(app: FastifyInstance, d: CallbackDeps) {
 
   /** The provider came back with an error instead of a code (only a plain code name is repeated). */
   function providerError(q: Record<string, unknown>): void {
-    const error = str(q.error);
+    const error = param(q.error);
     if (!error) return;
     const code = /^[a-z_]{1,64}$/.test(error) ? error : 'error';
     const fail = code === 'access_denied' ? refused : failed;
@@ -84,7 +85,7 @@ export function callbackRoute(app: FastifyInstance, d: CallbackDeps) {
   }
 
   function authorizationCode(q: Record<string, unknown>): string {
-    const code = str(q.code);
+    const code = param(q.code);
     if (!code) throw failed('missing code', 'sign-in failed: missing code');
     return code;
   }

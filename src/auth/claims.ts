@@ -15,7 +15,7 @@ export interface Claims {
   roles?: string[];
 }
 
-const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
+const claimString = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
 const strs = (v: unknown) =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined;
 
@@ -42,10 +42,10 @@ export function claimsFromIdToken(
 ): Claims {
   const c: Claims = { sub: String(p.sub), iss: String(p.iss) };
   for (const k of ['oid', 'tid', 'name', 'preferred_username', 'upn'] as const) {
-    const v = str(p[k]);
+    const v = claimString(p[k]);
     if (v) c[k] = v;
   }
-  const email = str(p.email);
+  const email = claimString(p.email);
   if (email && emailVerified(p, protocol)) c.email = email;
   const groups = strs(p.groups);
   if (groups) c.groups = groups;

@@ -1,6 +1,7 @@
 // authward's own endpoints: /.auth/login(/aad), the callback, /.auth/logout, /.auth/me, /.auth/refresh (App Service conventions), provider-initiated logout.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JWTPayload } from 'jose';
+import { derive } from '../config/derived.js';
 import type { Config } from '../config/schema.js';
 import { NotFoundError } from '../errors.js';
 import { sendError } from '../responses.js';
@@ -38,8 +39,7 @@ export interface EndpointDeps {
 const own = { config: { public: true } };
 
 export async function authEndpoints(app: FastifyInstance, d: EndpointDeps) {
-  const prefix = d.config.identity.pathPrefix.replace(/\/+$/, '');
-  const origin = new URL(d.config.publicUrl).origin;
+  const { ownPrefix: prefix, origin } = derive(d.config);
   const endSession = sessionEnder(d.records, d.tokens);
   // Forms: the logout confirmation (empty) and a provider's back-channel logout (one logout token).
   app.addContentTypeParser(

@@ -56,7 +56,7 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
   const { config } = o;
   const { origin, redirectUri, ownPrefix } = derive(config);
   const transactions = new LoginTransactions(app, o.names);
-  const loop = new SignInLoop(app, o.names, config.publicUrl);
+  const loop = new SignInLoop(app, o.names, origin);
   const sockets = new LiveSockets(o.records, config.session.revocationCheckInterval, app.log);
   app.addHook('onClose', async () => sockets.close());
   app.decorate('liveSockets', sockets);

@@ -1,6 +1,7 @@
 // publicRoutes: served without a session, matched on the canonical path (exact, or prefix with "*").
+
+import { trimSlash, underPrefix } from '../config/paths.js';
 import type { Config } from '../config/schema.js';
-import { underPrefix } from '../proxy/canonical-path.js';
 
 export type PublicMatcher = (method: string, path: string) => boolean;
 
@@ -10,7 +11,7 @@ export function publicMatcher(routes: Config['publicRoutes']): PublicMatcher {
   const prefixes: { prefix: string; methods: ReadonlySet<string> | null }[] = [];
   for (const r of routes) {
     const methods = r.methods ? new Set<string>(r.methods) : null;
-    if (r.path.endsWith('*')) prefixes.push({ prefix: r.path.slice(0, -1).replace(/\/+$/, ''), methods });
+    if (r.path.endsWith('*')) prefixes.push({ prefix: trimSlash(r.path.slice(0, -1)), methods });
     else exact.set(r.path, methods);
   }
   prefixes.sort((a, b) => b.prefix.length - a.prefix.length);

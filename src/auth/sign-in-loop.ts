@@ -29,15 +29,12 @@ declare module '@fastify/secure-session' {
 }
 
 export class SignInLoop {
-  private readonly origin: string;
-
+  /** `origin`: publicUrl's (derive(config).origin), named in the page when the browser came elsewhere. */
   constructor(
     private readonly app: FastifyInstance,
     private readonly names: CookieNames,
-    publicUrl: string,
-  ) {
-    this.origin = new URL(publicUrl).origin;
-  }
+    private readonly origin: string,
+  ) {}
 
   /** A callback just signed the browser in. */
   signedIn(request: FastifyRequest, reply: FastifyReply): void {

@@ -72,8 +72,3 @@ function asciiCount(s: string): number {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 128) n++;
   return n;
 }
-
-/** `path` is `prefix` itself or lies below it. `prefix` has no trailing slash ('' is the root). */
-export function underPrefix(path: string, prefix: string): boolean {
-  return path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47);
-}

@@ -1,11 +1,10 @@
 // One @fastify/http-proxy registration: streaming, TLS verified, timeouts, generic 502/504, WebSockets.
-import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
-import { rootCertificates } from 'node:tls';
 import httpProxy from '@fastify/http-proxy';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type WebSocket from 'ws';
+import { trustedCas } from '../ca.js';
 import {
   BadRequestError,
   ClientGoneError,
@@ -41,7 +40,7 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
   const upstream = target.origin;
   const basePath = target.pathname.replace(/\/+$/, '');
   // reply-from does not verify upstream certificates unless told: verify against system CAs + caFile.
-  const ca = opts.caFile ? [...rootCertificates, readFileSync(opts.caFile, 'utf8')] : undefined;
+  const ca = trustedCas(opts.caFile);
   const agent = upstreamAgent({
     // reply-from's own defaults for the agent it would have made.
     connections: 128,

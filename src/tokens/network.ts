@@ -3,10 +3,9 @@
 // MSAL's own client neither trusts a private CA (short of NODE_EXTRA_CA_CERTS at process start) nor
 // reuses connections, so it gets this one as `system.networkClient`; discovery and JWKS use it too.
 // The proxy is an input (read from the environment where the app is built), not looked up here.
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import { Agent, type Dispatcher, EnvHttpProxyAgent, fetch } from 'undici';
+import { trustedCas } from '../ca.js';
 
 export interface ProviderHttp {
   fetch(
@@ -42,7 +41,7 @@ export function createProviderHttp(opts: {
   timeoutSeconds: number;
   proxy?: OutboundProxy | undefined;
 }): ProviderHttp {
-  const ca = opts.caFile ? [...rootCertificates, readFileSync(opts.caFile, 'utf8')] : undefined;
+  const ca = trustedCas(opts.caFile);
   const tls = ca ? { ca } : {};
   const dispatcher: Dispatcher = opts.proxy
     ? new EnvHttpProxyAgent({ ...opts.proxy, connect: tls, requestTls: tls })

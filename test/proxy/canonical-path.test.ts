@@ -1,6 +1,7 @@
 // One canonical path or a 400: dot segments, empty segments and encoded separators never reach the upstream.
 import t, { type Test } from 'tap';
-import { canonicalPath, underPrefix } from '../../src/proxy/canonical-path.js';
+import { underPrefix } from '../../src/config/paths.js';
+import { canonicalPath } from '../../src/proxy/canonical-path.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { dechunk, rawRequest, startProxy } from './proxy-app.js';
 
