@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../src/config/schema.js';
 import { validateConfig } from '../src/config/validate.js';
+import { ConfigError } from '../src/errors.js';
 
 type Raw = Record<string, unknown>;
 
@@ -28,6 +29,17 @@ export function rawConfig(overrides: Raw = {}): Raw {
 
 export function testConfig(overrides: Raw = {}): Config {
   return validateConfig(rawConfig(overrides));
+}
+
+/** The config check's problem lines for rawConfig(overrides) ([] when it is valid). */
+export function configProblems(overrides: Raw = {}): string[] {
+  try {
+    testConfig(overrides);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
 }
 
 /** Deep merge of raw config: objects merge, arrays and values replace. */

@@ -1,18 +1,9 @@
 // forwardAuth config: off by default, refused without a trustProxy list, and each opt-in needs the mode on.
 import t from 'tap';
 import { derive } from '../../src/config/derived.js';
-import { ConfigError } from '../../src/errors.js';
-import { testConfig } from '../helpers/config.js';
+import { configProblems, testConfig } from '../helpers/config.js';
 
-const problems = (overrides: Record<string, unknown>): string[] => {
-  try {
-    testConfig(overrides);
-    return [];
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-};
+const problems = configProblems;
 const route = { name: 'orders', path: '/api/orders', target: 'http://127.0.0.1:1', scopes: ['api://o/read'] };
 
 t.test('defaults: off, no hosts, routes opt out', async (t) => {
