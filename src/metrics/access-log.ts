@@ -24,7 +24,8 @@ async function accessLog(app: FastifyInstance, o: { logger: Logger; metrics: Met
   const record = (request: FastifyRequest, status: number, ms: number) => {
     // (A request fastify refused itself, a malformed URL, never met the guard: the router's answer.)
     const route = (request.route ?? routedTo(request)).name;
-    metrics?.request(route, status, ms / 1000);
+    const client = clientOf(request.principal);
+    metrics?.request(route, client ?? 'anonymous', status, ms / 1000);
     if (!lines) return;
     logger.info(
       {
@@ -35,7 +36,7 @@ async function accessLog(app: FastifyInstance, o: { logger: Logger; metrics: Met
         status,
         ms: Math.round(ms * 100) / 100,
         user: userOf(request.principal),
-        client: clientOf(request.principal),
+        client,
       },
       'request',
     );

@@ -17,6 +17,10 @@ import type { TokenService } from '../tokens/token-service.js';
 import { VERSION } from '../version.js';
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+/** Who called: a bearer token, a session, or neither (the access log's `client`). */
+export const CLIENTS = ['api', 'browser', 'anonymous'] as const;
+export type Client = (typeof CLIENTS)[number];
+const CLIENT_INDEX: Record<Client, number> = { api: 0, browser: 1, anonymous: 2 };
 
 export class Metrics {
   readonly registry = new Registry();
@@ -43,15 +47,17 @@ export class Metrics {
     const counts = this.counts;
     new Counter({
       name: 'authward_http_requests_total',
-      help: 'Requests answered, by route and status class (2xx, 4xx, ...).',
-      labelNames: ['route', 'status_class'],
+      help: 'Requests answered, by route, status class (2xx, 4xx, ...) and client (api, browser, anonymous).',
+      labelNames: ['route', 'status_class', 'client'],
       registers: [r],
-      // Counted in plain numbers per request, handed over at scrape time.
+      // Counted in plain numbers per request (5 status classes per client), handed over at scrape time.
       collect() {
         this.reset();
         for (const [route, byClass] of counts) {
           byClass.forEach((n, i) => {
-            if (n > 0) this.inc({ route, status_class: STATUS_CLASSES[i] as string }, n);
+            if (n === 0) return;
+            const status_class = STATUS_CLASSES[i % 5] as string;
+            this.inc({ route, status_class, client: CLIENTS[Math.floor(i / 5)] as string }, n);
           });
         }
       },
@@ -153,14 +159,14 @@ export class Metrics {
     });
   }
 
-  /** One request answered: called from onResponse with the route's name. */
-  request(route: string, status: number, seconds: number): void {
+  /** One request answered: called from onResponse with the route's name and who called. */
+  request(route: string, client: Client, status: number, seconds: number): void {
     let count = this.counts.get(route);
     if (!count) {
-      count = [0, 0, 0, 0, 0];
+      count = new Array<number>(5 * CLIENTS.length).fill(0);
       this.counts.set(route, count);
     }
-    const i = Math.min(4, Math.max(0, Math.floor(status / 100) - 1));
+    const i = CLIENT_INDEX[client] * 5 + Math.min(4, Math.max(0, Math.floor(status / 100) - 1));
     count[i] = (count[i] ?? 0) + 1;
     this.duration.observe(route, seconds);
   }

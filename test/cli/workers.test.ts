@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import t from 'tap';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { stringify } from 'yaml';
-import { identityFor } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { newKey, rawConfig } from '../helpers/config.js';
 import { startIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis } from '../helpers/redis.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { identityFor } from '../helpers/world.js';
 import { runCli, startCli } from './cli-process.js';
 
 const idp = await startIdp();
@@ -124,7 +124,9 @@ t.test('two workers on one port', async (t) => {
   const metrics = await scrape.text();
   t.equal(scrape.status, 200, 'metrics.port answers for the cluster');
   const served = Number(
-    /authward_http_requests_total\{route="upstream",status_class="2xx"\} (\d+)/.exec(metrics)?.[1],
+    /authward_http_requests_total\{route="upstream",status_class="2xx",client="browser"\} (\d+)/.exec(
+      metrics,
+    )?.[1],
   );
   t.ok(served >= N + 1, `metrics add up both workers: ${served} upstream answers`);
   t.match(metrics, /authward_ready 1\n/, 'ready: every worker');

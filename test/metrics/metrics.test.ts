@@ -3,12 +3,12 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
 import { repoPath } from '../helpers/repo-root.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { startApp } from '../helpers/world.js';
 
 t.test('metrics after a sign-in and a routed request', async (t) => {
   const idp = await startIdp({ apiScopes: ['api://orders/read'] });
@@ -42,8 +42,8 @@ t.test('metrics after a sign-in and a routed request', async (t) => {
   const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
   t.equal(res.status, 200);
   const text = await res.text();
-  t.match(text, /authward_http_requests_total\{route="orders",status_class="2xx"\} 2/);
-  t.match(text, /authward_http_requests_total\{route="upstream",status_class="2xx"\} 1/);
+  t.match(text, /authward_http_requests_total\{route="orders",status_class="2xx",client="browser"\} 2/);
+  t.match(text, /authward_http_requests_total\{route="upstream",status_class="2xx",client="browser"\} 1/);
   t.match(text, /# TYPE authward_http_request_duration_seconds histogram/);
   t.match(text, /authward_http_request_duration_seconds_count\{route="orders"\} 2\n/);
   const buckets = [
