@@ -353,7 +353,7 @@ function adapterFactory(store: MemoryStore, rejectReplays: boolean) {
 // ---------------------------------------------------------------- helpers
 const generateKeyPairAsync = promisify(generateKeyPair);
 const DEFAULT_TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
-const DEFAULT_API_SCOPES = ['api://orders/read', 'api://graph/user.read', 'api://bench/read'];
+export const DEFAULT_API_SCOPES = ['api://orders/read', 'api://graph/user.read', 'api://bench/read'];
 
 /** "api://orders/read" -> "api://orders"; null when the scope is not of the form <resource>/<permission>. */
 export function resourceOf(scope: string): string | null {

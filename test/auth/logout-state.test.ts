@@ -2,19 +2,13 @@
 // the end-session request carries a random state, the provider comes back to /.auth/logout/complete,
 // and the user lands on the target sealed at sign-out. A state that does not match is not trusted.
 import t, { type Test } from 'tap';
-import { startApp } from '../helpers/app.js';
 import { Browser, parseForms, signIn } from '../helpers/browser.js';
-import { startIdp } from '../helpers/idp.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { startWorld } from '../helpers/world.js';
 
 for (const mode of ['oidc', 'aad'] as const) {
   t.test(`${mode}: sign-out with a provider that needs state`, async (t) => {
-    const idp = await startIdp({ mode, postLogoutNeedsState: true });
-    t.teardown(() => idp.close());
-    const upstream = await startUpstream();
-    t.teardown(() => upstream.close());
-    const aw = await startApp({ idp, upstreamUrl: upstream.url });
-    t.teardown(() => aw.close());
+    const aw = await startWorld(t, { idp: { mode, postLogoutNeedsState: true } });
+    const { idp } = aw;
     const complete = `${aw.url}/.auth/logout/complete`;
 
     /** Signs in, then signs out with target /bye: the provider URL authward sent the browser to. */

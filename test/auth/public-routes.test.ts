@@ -1,10 +1,7 @@
 // publicRoutes: exact and prefix matches on the canonical path, methods honoured, no path trick reaches the upstream.
 import t from 'tap';
 import { publicMatcher } from '../../src/auth/public-routes.js';
-import { startApp } from '../helpers/app.js';
-import { startIdp } from '../helpers/idp.js';
-import { startUpstream } from '../helpers/upstream.js';
-import { rawRequest } from './harness.js';
+import { rawRequest, startWorld } from '../helpers/world.js';
 
 type Routes = Parameters<typeof publicMatcher>[0];
 const m = (routes: { path: string; methods?: string[] }[]) => publicMatcher(routes as Routes);
@@ -63,16 +60,11 @@ t.test('matcher: methods restrict an entry; another entry may still allow', asyn
 // No sign-in happens here, so the protocol mode does not matter: oidc only.
 for (const mode of ['oidc'] as const) {
   t.test(`${mode}: end to end, path tricks never reach the upstream without a session`, async (t) => {
-    const idp = await startIdp({ mode });
-    t.teardown(() => idp.close());
-    const upstream = await startUpstream();
-    t.teardown(() => upstream.close());
-    const aw = await startApp({
-      idp,
-      upstreamUrl: upstream.url,
-      overrides: { publicRoutes: [{ path: '/static/*' }, { path: '/open', methods: ['GET'] }] },
+    const aw = await startWorld(t, {
+      idp: { mode },
+      config: { publicRoutes: [{ path: '/static/*' }, { path: '/open', methods: ['GET'] }] },
     });
-    t.teardown(() => aw.close());
+    const { idp, upstream } = aw;
     const api = { accept: 'application/json' };
 
     for (const path of ['/static/app.js', '/static', '/static/a/b.css?v=1', '/%73tatic/x']) {

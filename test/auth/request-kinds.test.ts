@@ -2,10 +2,8 @@
 import { connect } from 'node:net';
 import t from 'tap';
 import { request } from 'undici';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
-import { startIdp } from '../helpers/idp.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { startWorld } from '../helpers/world.js';
 
 const NAVIGATE = {
   accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
@@ -39,12 +37,8 @@ function upgrade(port: number, path: string, headers: Record<string, string> = {
 
 for (const mode of ['oidc', 'aad'] as const) {
   t.test(`${mode}: what a request without a session gets`, async (t) => {
-    const idp = await startIdp({ mode });
-    t.teardown(() => idp.close());
-    const upstream = await startUpstream();
-    t.teardown(() => upstream.close());
-    const aw = await startApp({ idp, upstreamUrl: upstream.url });
-    t.teardown(() => aw.close());
+    const aw = await startWorld(t, { idp: { mode } });
+    const { idp, upstream } = aw;
     const port = Number(new URL(aw.url).port);
 
     const expectSignInRedirect = async (method: 'GET' | 'HEAD', headers: Record<string, string>) => {

@@ -1,10 +1,8 @@
 // Return targets after sign-in and sign-out: only same-origin paths survive; every open-redirect form becomes "/".
 import t from 'tap';
 import { safeReturnTo } from '../../src/auth/return-to.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
-import { startIdp } from '../helpers/idp.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { startWorld } from '../helpers/world.js';
 
 const ORIGIN = 'https://app.example.com';
 
@@ -138,12 +136,8 @@ t.test('nothing this function returns leaves the origin (property over the whole
 // protocol modes: oidc only.
 for (const mode of ['oidc'] as const) {
   t.test(`${mode}: end to end, a hostile post_login_redirect_uri lands on "/"`, async (t) => {
-    const idp = await startIdp({ mode });
-    t.teardown(() => idp.close());
-    const upstream = await startUpstream();
-    t.teardown(() => upstream.close());
-    const aw = await startApp({ idp, upstreamUrl: upstream.url });
-    t.teardown(() => aw.close());
+    const aw = await startWorld(t, { idp: { mode } });
+    const { idp } = aw;
 
     for (const target of ['//evil.com', '/.//evil.com', 'https://evil.com/x', '/%5cevil.com']) {
       const browser = new Browser({ ca: idp.caPem });

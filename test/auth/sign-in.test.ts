@@ -1,18 +1,12 @@
 // A full headless sign-in, in oidc and Entra-shaped aad mode: deep link kept, identity headers arrive.
 import t from 'tap';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
-import { startIdp } from '../helpers/idp.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { startWorld } from '../helpers/world.js';
 
 for (const mode of ['oidc', 'aad'] as const) {
   t.test(`${mode}: sign in, land on the deep link, identity headers upstream`, async (t) => {
-    const idp = await startIdp({ mode });
-    t.teardown(() => idp.close());
-    const upstream = await startUpstream();
-    t.teardown(() => upstream.close());
-    const aw = await startApp({ idp, upstreamUrl: upstream.url });
-    t.teardown(() => aw.close());
+    const aw = await startWorld(t, { idp: { mode } });
+    const { idp } = aw;
     idp.setUser('alice', { email: 'alice@example.com', groups: ['g1', 'g2'], roles: ['App.User'] });
 
     const browser = new Browser({ ca: idp.caPem });

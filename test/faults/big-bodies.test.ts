@@ -6,17 +6,15 @@ import { pipeline } from 'node:stream/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import t from 'tap';
-import { type EchoBody, expectedDownloadSha256, startUpstream } from '../helpers/upstream.js';
-import { startProxy } from '../proxy/proxy-app.js';
+import { type EchoBody, expectedDownloadSha256 } from '../helpers/upstream.js';
+import { startWorld } from '../helpers/world.js';
 
 const SIZE = 200 * 1024 * 1024;
 const CHUNK = 64 * 1024;
 // Client, proxy and upstream all live in this process: a body held anywhere would show as 200 MB.
 const MAX_RSS_GROWTH = 60 * 1024 * 1024;
 
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
-const proxy = await startProxy(t, upstream.url);
+const proxy = await startWorld(t, { idp: false, public: true });
 
 // A young-generation GC before each sample, so samples show memory held, not garbage awaiting
 // collection (see test/proxy/streaming.test.ts).

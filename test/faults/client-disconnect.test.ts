@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import t from 'tap';
 import { type RecordedRequest, startUpstream } from '../helpers/upstream.js';
-import { captureLogger, startProxy } from '../proxy/proxy-app.js';
+import { captureLogger, startWorld } from '../helpers/world.js';
 
 const upstream = await startUpstream();
 t.teardown(() => upstream.close());
@@ -14,7 +14,13 @@ const { logger, lines } = captureLogger('info');
 const TIMEOUT_S = 60;
 const UPSTREAM_MS = 2 * TIMEOUT_S * 1000;
 const DEADLINE_MS = (TIMEOUT_S * 1000) / 2;
-const proxy = await startProxy(t, upstream.url, { upstream: { timeout: TIMEOUT_S } }, { logger });
+const proxy = await startWorld(t, {
+  idp: false,
+  public: true,
+  upstream: { url: upstream.url },
+  config: { upstream: { timeout: TIMEOUT_S } },
+  logger,
+});
 
 /** The upstream's record of the first request whose URL starts with `prefix`, once it arrives. */
 async function arrived(prefix: string): Promise<RecordedRequest> {

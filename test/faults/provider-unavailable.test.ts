@@ -5,11 +5,8 @@
 // faults are the real provider's own: a response delay longer than the timeout, or its listener closed.
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
-import { startIdp } from '../helpers/idp.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { startApp, startWorld, XHR } from '../helpers/world.js';
 
 // The hanging tests must wait for identity.timeout, so theirs is short (TIMEOUT_S). The provider's delayed
 // answer (HANG_MS) is far later: "answered after the timeout" is judged by the lower bound and by not
@@ -19,25 +16,24 @@ const TIMEOUT_S = 2;
 const HANG_MS = 60_000;
 const LONG_TIMEOUT_S = 60;
 const AT_ONCE_MS = (LONG_TIMEOUT_S * 1000) / 2;
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
 
 // 300 s access tokens with tokenCache.renewWindow 1 (MSAL's fixed 300 s): every acquisition goes to the provider.
-const idp = await startIdp({ apiScopes: ['api://orders/read'], accessTokenTTL: 300 });
-t.teardown(() => idp.close());
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
-const orders = await startApi(idp, { audience: 'api://orders', scope: 'api://orders/read' });
-t.teardown(() => orders.close());
-const aw = await startApp({
-  idp,
-  upstreamUrl: upstream.url,
-  overrides: {
+const aw = await startWorld(t, {
+  idp: { apiScopes: ['api://orders/read'], accessTokenTTL: 300 },
+  apis: { orders: { audience: 'api://orders', scope: 'api://orders/read' } },
+  config: (w) => ({
     identity: { timeout: TIMEOUT_S },
     tokenCache: { renewWindow: 1 },
-    routes: [{ name: 'orders', path: '/api/orders', target: orders.url, scopes: ['api://orders/read'] }],
-  },
+    routes: [
+      { name: 'orders', path: '/api/orders', target: w.apis.orders.url, scopes: ['api://orders/read'] },
+    ],
+  }),
 });
-t.teardown(() => aw.close());
+const {
+  idp,
+  upstream,
+  apis: { orders },
+} = aw;
 const awLong = await startApp({
   idp,
   upstreamUrl: upstream.url,

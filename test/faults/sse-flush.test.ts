@@ -4,16 +4,14 @@
 // its direct twin by the proxy hop only (< 100 ms), and events keep the upstream's 200 ms spacing.
 import t from 'tap';
 import { request } from 'undici';
-import { startUpstream } from '../helpers/upstream.js';
-import { startProxy } from '../proxy/proxy-app.js';
+import { startWorld } from '../helpers/world.js';
 
 const COUNT = 8;
 const INTERVAL = 200;
 const MAX_LAG = 100;
 
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
-const proxy = await startProxy(t, upstream.url);
+const proxy = await startWorld(t, { idp: false, public: true });
+const { upstream } = proxy;
 
 /** Arrival time of each `data:` event of one stream. */
 async function arrivals(url: string) {

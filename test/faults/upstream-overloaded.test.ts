@@ -5,7 +5,7 @@
 import t from 'tap';
 import { request } from 'undici';
 import { startUpstream } from '../helpers/upstream.js';
-import { startProxy } from '../proxy/proxy-app.js';
+import { startWorld } from '../helpers/world.js';
 
 const upstream = await startUpstream();
 t.teardown(() => upstream.close());
@@ -14,7 +14,12 @@ t.teardown(() => upstream.close());
 // unmistakable even on a loaded machine.
 const TIMEOUT_S = 60;
 const DEADLINE_MS = (TIMEOUT_S * 1000) / 2;
-const proxy = await startProxy(t, upstream.url, { upstream: { timeout: TIMEOUT_S } });
+const proxy = await startWorld(t, {
+  idp: false,
+  public: true,
+  upstream: { url: upstream.url },
+  config: { upstream: { timeout: TIMEOUT_S } },
+});
 
 t.test('GET answered 503: passed through, one upstream request', async (t) => {
   for (let i = 0; i < 5; i++) {

@@ -3,7 +3,7 @@ import t from 'tap';
 import { request } from 'undici';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger, startProxy } from '../proxy/proxy-app.js';
+import { captureLogger, startWorld } from '../helpers/world.js';
 
 const upstream = await startUpstream();
 t.teardown(() => upstream.close());
@@ -16,12 +16,13 @@ const { logger, lines } = captureLogger('warn');
 const TIMEOUT_S = 60;
 const SLOW_MS = 2 * TIMEOUT_S * 1000;
 const DEADLINE_MS = (TIMEOUT_S * 1000) / 2;
-const proxy = await startProxy(
-  t,
-  `http://127.0.0.1:${fp.port}`,
-  { upstream: { timeout: TIMEOUT_S } },
-  { logger },
-);
+const proxy = await startWorld(t, {
+  idp: false,
+  public: true,
+  upstream: { url: `http://127.0.0.1:${fp.port}` },
+  config: { upstream: { timeout: TIMEOUT_S } },
+  logger,
+});
 
 async function get(path: string, init: { method?: 'GET' | 'POST'; body?: string } = {}) {
   const started = performance.now();

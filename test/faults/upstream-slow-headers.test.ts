@@ -3,7 +3,7 @@ import t from 'tap';
 import { request } from 'undici';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { startProxy } from '../proxy/proxy-app.js';
+import { startWorld } from '../helpers/world.js';
 
 // These tests must wait for upstream.timeout, so it is short. The upper bound only has to tell "cut by the
 // timeout" from "waited for the upstream's late answer" (UPSTREAM_MS) or "held forever", so it is loose
@@ -15,7 +15,12 @@ const upstream = await startUpstream();
 t.teardown(() => upstream.close());
 const fp = await startFaultProxy({ target: { port: upstream.port } });
 t.teardown(() => fp.close());
-const proxy = await startProxy(t, `http://127.0.0.1:${fp.port}`, { upstream: { timeout: TIMEOUT_S } });
+const proxy = await startWorld(t, {
+  idp: false,
+  public: true,
+  upstream: { url: `http://127.0.0.1:${fp.port}` },
+  config: { upstream: { timeout: TIMEOUT_S } },
+});
 
 async function get(path: string) {
   const started = performance.now();
@@ -47,7 +52,12 @@ t.test('headers later than the timeout: 504, and the upstream request is abandon
 t.test('headers inside the timeout: 200', async (t) => {
   // Its own proxy with a longer timeout: headers due at half of it arrive in time even on a loaded machine.
   const LONGER_S = 4;
-  const p = await startProxy(t, `http://127.0.0.1:${fp.port}`, { upstream: { timeout: LONGER_S } });
+  const p = await startWorld(t, {
+    idp: false,
+    public: true,
+    upstream: { url: `http://127.0.0.1:${fp.port}` },
+    config: { upstream: { timeout: LONGER_S } },
+  });
   const res = await request(`${p.url}/slow?ms=${(LONGER_S * 1000) / 2}`);
   await res.body.dump();
   t.equal(res.statusCode, 200);

@@ -6,7 +6,7 @@ import t from 'tap';
 import { request } from 'undici';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { startProxy } from '../proxy/proxy-app.js';
+import { startWorld } from '../helpers/world.js';
 
 const TIMEOUT_S = 1;
 const TOTAL = 20 * 1024 * 1024;
@@ -18,7 +18,12 @@ const upstream = await startUpstream();
 t.teardown(() => upstream.close());
 const fp = await startFaultProxy({ target: { port: upstream.port } });
 t.teardown(() => fp.close());
-const proxy = await startProxy(t, `http://127.0.0.1:${fp.port}`, { upstream: { timeout: TIMEOUT_S } });
+const proxy = await startWorld(t, {
+  idp: false,
+  public: true,
+  upstream: { url: `http://127.0.0.1:${fp.port}` },
+  config: { upstream: { timeout: TIMEOUT_S } },
+});
 
 t.test('stalled mid-body: the client sees a cut response within the timeout', async (t) => {
   const res = await request(`${proxy.url}/download?bytes=${TOTAL}`);

@@ -27,7 +27,7 @@ import type { Test } from 'tap';
 import { startApi, type TestApi } from '../../lab/api.js';
 import { Browser, type BrowserOptions, signIn } from '../../lab/browser.js';
 import { mergeRaw, newKey, testConfig } from '../../lab/config.js';
-import { type IdpOptions, startIdp, type TestIdp } from '../../lab/idp.js';
+import { DEFAULT_API_SCOPES, type IdpOptions, startIdp, type TestIdp } from '../../lab/idp.js';
 import { freePort } from '../../lab/ports.js';
 import { startRedis, startRedisCluster, type TestRedis, type TestRedisCluster } from '../../lab/redis.js';
 import { type StartUpstreamOptions, startUpstream, type TestUpstream } from '../../lab/upstream.js';
@@ -80,16 +80,19 @@ export interface StartAppOptions {
   port?: number | undefined;
 }
 
-/** Starts one authward on 127.0.0.1 (publicUrl its own URL unless overridden); waits until ready when it has an IdP. */
+/**
+ * Starts one authward on 127.0.0.1. With an IdP: publicUrl is its own URL and it is waited on until ready.
+ * Without one (proxy tests): publicUrl stays the test config's (or the override's) and it never gets ready.
+ */
 export async function startApp(opts: StartAppOptions): Promise<TestApp> {
   const port = opts.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const over = opts.overrides ?? {};
   const config = testConfig({
-    publicUrl: url,
     ...over,
     listen: { host: '127.0.0.1', port },
-    ...(opts.idp ? { identity: identityFor(opts.idp, (over.identity as Raw) ?? {}) } : {}),
+    // With a provider the app signs in at its own URL (its redirect URI): publicUrl is that, always.
+    ...(opts.idp ? { publicUrl: url, identity: identityFor(opts.idp, (over.identity as Raw) ?? {}) } : {}),
     upstream: { url: opts.upstreamUrl, ...((over.upstream as Raw) ?? {}) },
   });
   const deps: AppDeps = {
@@ -120,7 +123,8 @@ export async function waitReady(app: FastifyInstance, timeoutMs = 10_000): Promi
 
 /** A downstream API: where its route is, the scope it requires, the audience it accepts. */
 export interface ApiDef {
-  path: string;
+  /** The route's path; without one no route is made (the test's config names it). */
+  path?: string;
   scope: string;
   audience: string;
   /** Appended to the API's URL as the route target (e.g. '/v1'). */
@@ -136,11 +140,11 @@ export const API_DEFS = {
 export type ApiName = keyof typeof API_DEFS;
 
 /** What exists before the first instance starts (what a `config` function sees). */
-export interface WorldParts {
+export interface WorldParts<K extends string = never> {
   idp: TestIdp;
   upstream: TestUpstream;
   /** By name; the named ones of API_DEFS are typed as present. */
-  apis: Record<ApiName, TestApi> & Record<string, TestApi>;
+  apis: Record<ApiName | K, TestApi>;
   routes: Raw[];
   redis: TestRedis | undefined;
   cluster: TestRedisCluster | undefined;
@@ -148,12 +152,12 @@ export interface WorldParts {
   cacheKey: string;
 }
 
-export interface WorldOptions {
+export interface WorldOptions<K extends string = never> {
   idp?: IdpOptions | false;
   upstream?: StartUpstreamOptions | { url: string } | false;
-  apis?: ApiName[] | Record<string, ApiDef>;
+  apis?: ApiName[] | Record<K, ApiDef>;
   redis?: boolean | 'cluster';
-  config?: Raw | ((w: WorldParts) => Raw);
+  config?: Raw | ((w: WorldParts<K>) => Raw);
   public?: boolean;
   logs?: boolean | string;
   store?: Store;
@@ -164,7 +168,7 @@ export interface WorldOptions {
   cookieScope?: 'origin' | 'host';
 }
 
-export interface World extends WorldParts {
+export interface World<K extends string = never> extends WorldParts<K> {
   /** The first instance's app, URL, port and config, as a TestApp has them (throw when none started). */
   readonly app: FastifyInstance;
   readonly url: string;
@@ -187,7 +191,15 @@ const noIdp = new Proxy({} as TestIdp, {
 });
 
 /** Starts the world `opts` asks for; everything is closed at t.teardown (or by w.close()). */
-export async function startWorld(t: Test, opts: WorldOptions = {}): Promise<World> {
+export function startWorld<K extends string>(
+  t: Test,
+  opts: WorldOptions<K> & { apis: Record<K, ApiDef> & { length?: never } },
+): Promise<World<K>>;
+export function startWorld(t: Test, opts?: WorldOptions): Promise<World>;
+export async function startWorld<K extends string = never>(
+  t: Test,
+  opts: WorldOptions<K> = {},
+): Promise<World<K>> {
   const closers: (() => Promise<unknown> | unknown)[] = [];
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -213,7 +225,7 @@ export async function startWorld(t: Test, opts: WorldOptions = {}): Promise<Worl
           await startIdp({
             ...opts.idp,
             ...(scopes.length
-              ? { apiScopes: [...new Set([...(opts.idp?.apiScopes ?? []), ...scopes])] }
+              ? { apiScopes: [...new Set([...(opts.idp?.apiScopes ?? DEFAULT_API_SCOPES), ...scopes])] }
               : {}),
           }),
         );
@@ -223,24 +235,21 @@ export async function startWorld(t: Test, opts: WorldOptions = {}): Promise<Worl
       : opts.upstream && 'url' in opts.upstream
         ? ({ url: opts.upstream.url } as TestUpstream)
         : own(await startUpstream(opts.upstream ?? {}));
-  const apis = {} as WorldParts['apis'];
+  const apis = {} as Record<string, TestApi>;
   for (const [name, d] of Object.entries(defs))
     apis[name] = own(await startApi(idp, { audience: d.audience, scope: d.scope }));
-  const routes = Object.entries(defs).map(([name, d]) => ({
-    name,
-    path: d.path,
-    target: `${apis[name]?.url}${d.base ?? ''}`,
-    scopes: [d.scope],
-  }));
+  const routes = Object.entries(defs).flatMap(([name, d]) =>
+    d.path ? [{ name, path: d.path, target: `${apis[name]?.url}${d.base ?? ''}`, scopes: [d.scope] }] : [],
+  );
   const redis = opts.redis === true ? await startRedis() : undefined;
   if (redis) closers.push(() => redis.stop());
   const cluster = opts.redis === 'cluster' ? await startRedisCluster() : undefined;
   if (cluster) closers.push(() => cluster.stop());
 
-  const parts: WorldParts = {
+  const parts: WorldParts<K> = {
     idp,
     upstream,
-    apis,
+    apis: apis as WorldParts<K>['apis'],
     routes,
     redis,
     cluster,
@@ -258,7 +267,7 @@ export async function startWorld(t: Test, opts: WorldOptions = {}): Promise<Worl
   const merged = mergeRaw(base, extra);
 
   const apps: TestApp[] = [];
-  const start: World['start'] = async (overrides = {}, deps = {}) => {
+  const start: World<K>['start'] = async (overrides = {}, deps = {}) => {
     const app = await startApp({
       idp: opts.idp === false ? undefined : idp,
       upstreamUrl: upstream.url,
@@ -278,7 +287,7 @@ export async function startWorld(t: Test, opts: WorldOptions = {}): Promise<Worl
   };
 
   const captured = opts.logs ? captureLogger(opts.logs === true ? 'info' : opts.logs) : undefined;
-  const world: World = {
+  const world: World<K> = {
     ...parts,
     get app() {
       return first().app;

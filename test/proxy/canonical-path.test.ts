@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import { underPrefix } from '../../src/config/paths.js';
 import { canonicalPath } from '../../src/proxy/canonical-path.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { dechunk, rawRequest, startProxy } from './proxy-app.js';
+import { dechunk, rawSocket, startWorld } from '../helpers/world.js';
 
 const refused = (t: Test, urls: string[], why: RegExp) => {
   for (const url of urls) t.match(canonicalPath(url), { error: why }, `${JSON.stringify(url)} refused`);
@@ -100,7 +100,7 @@ t.test('underPrefix matches whole segments only', async (t) => {
 t.test('through the app: ambiguous request targets get 400 and never reach the upstream', async (t) => {
   const upstream = await startUpstream();
   t.teardown(() => upstream.close());
-  const proxy = await startProxy(t, upstream.url);
+  const proxy = await startWorld(t, { idp: false, public: true, upstream: { url: upstream.url } });
   const targets = [
     '/a/../b',
     '/a/%2e%2e/b',
@@ -114,14 +114,14 @@ t.test('through the app: ambiguous request targets get 400 and never reach the u
     '/;x/admin',
   ];
   for (const target of targets) {
-    const res = await rawRequest(
+    const res = await rawSocket(
       proxy.port,
       `GET ${target} HTTP/1.1\r\nHost: app.example\r\nAccept: application/json\r\nConnection: close\r\n\r\n`,
     );
     t.equal(res.status, 400, `${target}: 400`);
     t.match(JSON.parse(dechunk(res)), { error: 'bad_request', requestId: String });
   }
-  const upgrade = await rawRequest(
+  const upgrade = await rawSocket(
     proxy.port,
     [
       'GET /a/../socket HTTP/1.1',
@@ -137,7 +137,7 @@ t.test('through the app: ambiguous request targets get 400 and never reach the u
   t.not(upgrade.status, 101, 'a WebSocket upgrade with dot segments is refused too');
   t.same(upstream.requests, [], 'the upstream saw nothing');
 
-  const fine = await rawRequest(
+  const fine = await rawSocket(
     proxy.port,
     'GET /a;v=1/b?x=../y HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n',
   );

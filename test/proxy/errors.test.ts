@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { closedPort } from '../helpers/ports.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger, startProxy } from './proxy-app.js';
+import { captureLogger, startWorld } from '../helpers/world.js';
 
 interface ErrorBody {
   error: string;
@@ -21,7 +21,11 @@ function assertOpaque(t: Test, text: string, port: number) {
 
 t.test('upstream refusing connections: 502 JSON, opaque', async (t) => {
   const port = await closedPort();
-  const proxy = await startProxy(t, `http://127.0.0.1:${port}`);
+  const proxy = await startWorld(t, {
+    idp: false,
+    public: true,
+    upstream: { url: `http://127.0.0.1:${port}` },
+  });
   const res = await request(`${proxy.url}/anything?x=1`, { headers: { 'x-request-id': 'err-502' } });
   const text = await res.body.text();
   t.equal(res.statusCode, 502);
@@ -38,7 +42,12 @@ t.test('upstream refusing connections: 502 JSON, opaque', async (t) => {
 t.test('the details go to the log instead', async (t) => {
   const port = await closedPort();
   const { logger, lines } = captureLogger('warn');
-  const proxy = await startProxy(t, `http://127.0.0.1:${port}`, {}, { logger });
+  const proxy = await startWorld(t, {
+    idp: false,
+    public: true,
+    upstream: { url: `http://127.0.0.1:${port}` },
+    logger,
+  });
   const res = await request(`${proxy.url}/logged`, { headers: { 'x-request-id': 'err-logged' } });
   await res.body.dump();
   t.equal(res.statusCode, 502);
@@ -48,7 +57,11 @@ t.test('the details go to the log instead', async (t) => {
 
 t.test('a browser gets a small HTML page instead', async (t) => {
   const port = await closedPort();
-  const proxy = await startProxy(t, `http://127.0.0.1:${port}`);
+  const proxy = await startWorld(t, {
+    idp: false,
+    public: true,
+    upstream: { url: `http://127.0.0.1:${port}` },
+  });
   const res = await request(`${proxy.url}/page`, {
     headers: { accept: 'text/html,application/xhtml+xml', 'x-request-id': 'err-html' },
   });
@@ -64,7 +77,12 @@ t.test('a browser gets a small HTML page instead', async (t) => {
 t.test('an upstream slower than upstream.timeout: 504, then the proxy still works', async (t) => {
   const upstream = await startUpstream();
   t.teardown(() => upstream.close());
-  const proxy = await startProxy(t, upstream.url, { upstream: { timeout: 0.5 } });
+  const proxy = await startWorld(t, {
+    idp: false,
+    public: true,
+    upstream: { url: upstream.url },
+    config: { upstream: { timeout: 0.5 } },
+  });
 
   // The upstream would answer after 60 s: an answer well before that (< 30 s) came from the timeout.
   const started = Date.now();
@@ -84,7 +102,11 @@ t.test('an upstream slower than upstream.timeout: 504, then the proxy still work
 
 t.test('after a 502 the proxy recovers once the upstream is back', async (t) => {
   const port = await closedPort();
-  const proxy = await startProxy(t, `http://127.0.0.1:${port}`);
+  const proxy = await startWorld(t, {
+    idp: false,
+    public: true,
+    upstream: { url: `http://127.0.0.1:${port}` },
+  });
   const down = await request(`${proxy.url}/x`);
   await down.body.dump();
   t.equal(down.statusCode, 502);
@@ -101,7 +123,7 @@ t.test('after a 502 the proxy recovers once the upstream is back', async (t) => 
 t.test('upstream error statuses pass through unchanged', async (t) => {
   const upstream = await startUpstream();
   t.teardown(() => upstream.close());
-  const proxy = await startProxy(t, upstream.url);
+  const proxy = await startWorld(t, { idp: false, public: true, upstream: { url: upstream.url } });
   for (const status of [404, 500, 503]) {
     const res = await request(`${proxy.url}/status/${status}`, { headers: { accept: 'text/html' } });
     t.equal(res.statusCode, status);

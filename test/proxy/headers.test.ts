@@ -1,16 +1,15 @@
 // Header rules on the way through: what is kept intact, what authward sets, what never reaches the upstream.
 import t from 'tap';
 import { request } from 'undici';
-import { type EchoBody, startUpstream } from '../helpers/upstream.js';
-import { dechunk, type RawResponse, rawRequest, startProxy } from './proxy-app.js';
+import type { EchoBody } from '../helpers/upstream.js';
+import { dechunk, rawSocket, type SocketResponse, startWorld } from '../helpers/world.js';
 
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
-const proxy = await startProxy(t, upstream.url);
+const proxy = await startWorld(t, { idp: false, public: true });
+const { upstream } = proxy;
 
 /** Sends exact request bytes (header lines joined with CRLF) and returns the upstream's echo. */
-async function echoOf(port: number, lines: string[]): Promise<{ res: RawResponse; echo: EchoBody }> {
-  const res = await rawRequest(port, `${lines.join('\r\n')}\r\nConnection: close\r\n\r\n`);
+async function echoOf(port: number, lines: string[]): Promise<{ res: SocketResponse; echo: EchoBody }> {
+  const res = await rawSocket(port, `${lines.join('\r\n')}\r\nConnection: close\r\n\r\n`);
   return { res, echo: JSON.parse(dechunk(res)) as EchoBody };
 }
 
@@ -70,7 +69,12 @@ t.test('X-Forwarded-* come from the socket; client copies are ignored (trustProx
 });
 
 t.test('with trustProxy true the client’s X-Forwarded-* are trusted and the socket appended', async (t) => {
-  const trusting = await startProxy(t, upstream.url, { trustProxy: true });
+  const trusting = await startWorld(t, {
+    idp: false,
+    public: true,
+    upstream: { url: upstream.url },
+    config: { trustProxy: true },
+  });
   const { echo } = await echoOf(trusting.port, [
     'GET /xf HTTP/1.1',
     'Host: internal:8080',
@@ -127,7 +131,7 @@ t.test('a client Connection header cannot strip what authward adds', async (t) =
 });
 
 t.test('hop-by-hop response headers from the upstream are not passed to the client', async (t) => {
-  const res = await rawRequest(
+  const res = await rawSocket(
     proxy.port,
     'GET /set-header?keep-alive=timeout%3D99&proxy-authenticate=Basic&x-upstream-hop=1&connection=x-upstream-hop&x-kept=1 HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n',
   );

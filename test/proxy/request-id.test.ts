@@ -3,14 +3,20 @@ import t from 'tap';
 import { request } from 'undici';
 import { closedPort } from '../helpers/ports.js';
 import { type EchoBody, startUpstream } from '../helpers/upstream.js';
-import { captureLogger, dechunk, rawRequest, startProxy } from './proxy-app.js';
+import { captureLogger, dechunk, rawSocket, startWorld } from '../helpers/world.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 const upstream = await startUpstream();
 t.teardown(() => upstream.close());
 const { logger, lines } = captureLogger();
-const proxy = await startProxy(t, upstream.url, { logging: { level: 'info' } }, { logger });
+const proxy = await startWorld(t, {
+  idp: false,
+  public: true,
+  upstream: { url: upstream.url },
+  config: { logging: { level: 'info' } },
+  logger,
+});
 
 async function forwardedId(id?: string): Promise<string | undefined> {
   const res = await request(`${proxy.url}/rid`, id === undefined ? {} : { headers: { 'x-request-id': id } });
@@ -40,7 +46,7 @@ t.test('a malformed id is replaced by a generated UUID', async (t) => {
 });
 
 t.test('two X-Request-Id headers count as malformed', async (t) => {
-  const res = await rawRequest(
+  const res = await rawSocket(
     proxy.port,
     'GET /rid HTTP/1.1\r\nHost: a\r\nX-Request-Id: one\r\nX-Request-Id: two\r\nConnection: close\r\n\r\n',
   );
@@ -56,12 +62,16 @@ t.test('the access log line carries the same id', async (t) => {
 });
 
 t.test('error bodies carry the request id, kept or generated', async (t) => {
-  const broken = await startProxy(t, `http://127.0.0.1:${await closedPort()}`);
+  const broken = await startWorld(t, {
+    idp: false,
+    public: true,
+    upstream: { url: `http://127.0.0.1:${await closedPort()}` },
+  });
   const kept = await request(`${broken.url}/x`, { headers: { 'x-request-id': 'err-id-7' } });
   t.equal(((await kept.body.json()) as { requestId: string }).requestId, 'err-id-7');
   const generated = await request(`${broken.url}/x`, { headers: { 'x-request-id': 'bad id' } });
   t.match(((await generated.body.json()) as { requestId: string }).requestId, UUID);
-  const rejected = await rawRequest(
+  const rejected = await rawSocket(
     proxy.port,
     'GET /a/../b HTTP/1.1\r\nHost: a\r\nX-Request-Id: err-400\r\nConnection: close\r\n\r\n',
   );

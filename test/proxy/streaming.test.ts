@@ -6,17 +6,15 @@ import { pipeline } from 'node:stream/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import t from 'tap';
-import { type EchoBody, expectedDownloadSha256, startUpstream } from '../helpers/upstream.js';
-import { startProxy } from './proxy-app.js';
+import { type EchoBody, expectedDownloadSha256 } from '../helpers/upstream.js';
+import { startWorld } from '../helpers/world.js';
 
 const SIZE = 50 * 1024 * 1024;
 const CHUNK = 64 * 1024;
 // The whole body is 50 MB: growth well below it means it never sat in memory.
 const MAX_RSS_GROWTH = 40 * 1024 * 1024;
 
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
-const proxy = await startProxy(t, upstream.url);
+const proxy = await startWorld(t, { idp: false, public: true });
 
 // A young-generation GC before each sample (about a millisecond), so the samples show memory held,
 // not chunks awaiting collection: without it the peak swings by 30 MB with the collector's timing.

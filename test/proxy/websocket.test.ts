@@ -2,8 +2,7 @@
 import { once } from 'node:events';
 import t from 'tap';
 import WebSocket from 'ws';
-import { startUpstream } from '../helpers/upstream.js';
-import { startProxy } from './proxy-app.js';
+import { startWorld } from '../helpers/world.js';
 
 interface Handshake {
   url: string;
@@ -11,9 +10,7 @@ interface Handshake {
   rawHeaders: string[];
 }
 
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
-const proxy = await startProxy(t, upstream.url);
+const proxy = await startWorld(t, { idp: false, public: true });
 
 /** Opens a socket through the proxy and resolves with it and the upstream's first message. */
 async function open(path: string, headers: Record<string, string> = {}) {

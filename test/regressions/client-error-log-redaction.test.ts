@@ -2,16 +2,13 @@
 // "client error" with the error's rawPacket: the raw request bytes, Cookie and Authorization included.
 // No log line, at any level, may carry them.
 import t from 'tap';
-import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger, rawRequest, startProxy } from '../proxy/proxy-app.js';
+import { captureLogger, rawSocket, startWorld } from '../helpers/world.js';
 
 const COOKIE_SECRET = 'cookie-secret-5b1e';
 const BEARER_SECRET = 'bearer-secret-9c3f';
 
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
 const { logger, lines } = captureLogger('trace');
-const proxy = await startProxy(t, upstream.url, {}, { logger });
+const proxy = await startWorld(t, { idp: false, public: true, logger });
 
 const secrets = `Cookie: authward=${COOKIE_SECRET}\r\nAuthorization: Bearer ${BEARER_SECRET}\r\n`;
 const REFUSED: [string, string, number][] = [
@@ -37,7 +34,7 @@ function readable(logged: unknown[]): string {
 t.test('client errors are logged without the raw request', async (t) => {
   for (const [what, request, status] of REFUSED) {
     const before = lines.length;
-    const res = await rawRequest(proxy.port, request);
+    const res = await rawSocket(proxy.port, request);
     t.equal(res.status, status, `${what}: ${status}`);
     // The line is written before the answer goes out: it is there by now.
     const logged = lines.slice(before).filter((l) => /client/.test(String(l.msg)));

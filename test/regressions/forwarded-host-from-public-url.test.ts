@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import t from 'tap';
 import WebSocket from 'ws';
 import { type EchoBody, startUpstream } from '../helpers/upstream.js';
-import { dechunk, rawRequest, startProxy } from '../proxy/proxy-app.js';
+import { dechunk, rawSocket, startWorld } from '../helpers/world.js';
 
 const upstream = await startUpstream();
 t.teardown(() => upstream.close());
@@ -18,17 +18,19 @@ async function forwarded(port: number, lines: string[]) {
 }
 
 async function forwardedAll(port: number, lines: string[]) {
-  const res = await rawRequest(
-    port,
-    `GET /xf HTTP/1.1\r\n${lines.join('\r\n')}\r\nConnection: close\r\n\r\n`,
-  );
+  const res = await rawSocket(port, `GET /xf HTTP/1.1\r\n${lines.join('\r\n')}\r\nConnection: close\r\n\r\n`);
   t.equal(res.status, 200);
   const h = (JSON.parse(dechunk(res)) as EchoBody).headers;
   return { host: h['x-forwarded-host'], proto: h['x-forwarded-proto'], for: h['x-forwarded-for'] };
 }
 
 t.test('without trustProxy: publicUrl’s host and scheme, whatever the client says', async (t) => {
-  const proxy = await startProxy(t, upstream.url, PUBLIC);
+  const proxy = await startWorld(t, {
+    idp: false,
+    public: true,
+    upstream: { url: upstream.url },
+    config: PUBLIC,
+  });
   for (const host of ['evil.example:443', 'evil.example', '127.0.0.1:8080', '[::1]:443']) {
     const seen = await forwarded(proxy.port, [
       `Host: ${host}`,
@@ -48,10 +50,15 @@ t.test('without trustProxy: publicUrl’s host and scheme, whatever the client s
 });
 
 t.test('a Host that is not host[:port]: 400, not forwarded', async (t) => {
-  const proxy = await startProxy(t, upstream.url, PUBLIC);
+  const proxy = await startWorld(t, {
+    idp: false,
+    public: true,
+    upstream: { url: upstream.url },
+    config: PUBLIC,
+  });
   const before = upstream.requests.length;
   for (const host of ['127.0.0.1/evil', 'user@evil.com', 'evil.example:443/x', 'a b', 'evil.example:', '']) {
-    const res = await rawRequest(
+    const res = await rawSocket(
       proxy.port,
       `GET /bad-host HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
     );
@@ -69,7 +76,12 @@ t.test('a forwarded value counts only from a peer trustProxy names', async (t) =
     'X-Forwarded-For: 203.0.113.9',
   ];
   for (const trustProxy of [true, ['127.0.0.1'], ['127.0.0.0/8'], ['::ffff:127.0.0.1']]) {
-    const proxy = await startProxy(t, upstream.url, { ...PUBLIC, trustProxy });
+    const proxy = await startWorld(t, {
+      idp: false,
+      public: true,
+      upstream: { url: upstream.url },
+      config: { ...PUBLIC, trustProxy },
+    });
     const what = JSON.stringify(trustProxy);
     t.same(await forwarded(proxy.port, lines), { host: 'front.example', proto: 'http' }, `${what}: believed`);
     t.same(
@@ -88,7 +100,12 @@ t.test('a forwarded value counts only from a peer trustProxy names', async (t) =
     );
   }
   for (const trustProxy of [false, 2, ['10.0.0.0/8'], ['192.168.1.1', '::1/128']]) {
-    const proxy = await startProxy(t, upstream.url, { ...PUBLIC, trustProxy });
+    const proxy = await startWorld(t, {
+      idp: false,
+      public: true,
+      upstream: { url: upstream.url },
+      config: { ...PUBLIC, trustProxy },
+    });
     t.same(
       await forwarded(proxy.port, lines),
       { host: 'app.example', proto: 'https' },

@@ -1,13 +1,11 @@
 // Header spoofing: a client's Connection header cannot strip the identity or token headers authward
 // injects, and Forwarded / X-Forwarded-* are believed only from the proxies trustProxy names.
 import t from 'tap';
-import { rawRequest } from '../auth/harness.js';
 import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { type EchoBody, startUpstream } from '../helpers/upstream.js';
-import { dechunk, rawRequest as rawSocket, startProxy } from '../proxy/proxy-app.js';
+import { dechunk, rawRequest, rawSocket, startApp, startWorld } from '../helpers/world.js';
 
 t.test('Connection cannot strip what authward injects', async (t) => {
   const idp = await startIdp({ apiScopes: ['api://orders/read'] });
@@ -99,7 +97,12 @@ t.test('Forwarded and X-Forwarded-* count only from the proxies trustProxy names
   };
   // The test client connects from 127.0.0.1: these lists do not name it.
   for (const trustProxy of [false, ['10.0.0.0/8'], ['192.168.1.1', '::1/128']]) {
-    const proxy = await startProxy(t, upstream.url, { trustProxy });
+    const proxy = await startWorld(t, {
+      idp: false,
+      public: true,
+      upstream: { url: upstream.url },
+      config: { trustProxy },
+    });
     const h = await echo(proxy.port);
     const what = JSON.stringify(trustProxy);
     t.equal(h['x-forwarded-for'], '127.0.0.1', `${what}: the socket address, not the client's claim`);
@@ -109,7 +112,12 @@ t.test('Forwarded and X-Forwarded-* count only from the proxies trustProxy names
   }
   // These lists name it: its X-Forwarded-* are believed (Forwarded, X-Real-IP still never pass).
   for (const trustProxy of [['127.0.0.1'], ['127.0.0.0/8', '10.0.0.0/8']]) {
-    const proxy = await startProxy(t, upstream.url, { trustProxy });
+    const proxy = await startWorld(t, {
+      idp: false,
+      public: true,
+      upstream: { url: upstream.url },
+      config: { trustProxy },
+    });
     const h = await echo(proxy.port);
     const what = JSON.stringify(trustProxy);
     t.equal(h['x-forwarded-for'], '203.0.113.9, 127.0.0.1', `${what}: the chain, the socket appended`);

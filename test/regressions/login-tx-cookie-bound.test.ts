@@ -5,10 +5,8 @@
 // included, got Node's 431 until they expired. Now the login state a browser can hold is bounded
 // (three fixed cookie names, each capped) whatever the order of requests, and a sign-in still works.
 import t from 'tap';
-import { startApp } from '../helpers/app.js';
 import { Browser, type BrowserRequestInit, signIn } from '../helpers/browser.js';
-import { startIdp } from '../helpers/idp.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { NAV, startWorld } from '../helpers/world.js';
 
 /** A browser that remembers the status of every response the app sent it. */
 class CountingBrowser extends Browser {
@@ -30,14 +28,9 @@ class CountingBrowser extends Browser {
 const MAX_TX_HEADER = 3 * 2500;
 
 t.test('parallel logins with long deep links never lock the browser out', async (t) => {
-  const idp = await startIdp({ apiScopes: ['api://orders/read', 'api://orders/write'] });
-  t.teardown(() => idp.close());
-  const upstream = await startUpstream();
-  t.teardown(() => upstream.close());
-  const aw = await startApp({
-    idp,
-    upstreamUrl: upstream.url,
-    overrides: {
+  const aw = await startWorld(t, {
+    idp: { apiScopes: ['api://orders/read', 'api://orders/write'] },
+    config: ({ upstream }) => ({
       identity: { routeScopes: 'firstUse' },
       routes: [
         {
@@ -47,17 +40,16 @@ t.test('parallel logins with long deep links never lock the browser out', async 
           scopes: ['api://orders/read', 'api://orders/write'],
         },
       ],
-    },
+    }),
   });
-  t.teardown(() => aw.close());
+  const { idp } = aw;
   const b = new CountingBrowser(idp.caPem, aw.url);
   t.teardown(() => b.close());
 
-  const navigate = { accept: 'text/html', 'sec-fetch-mode': 'navigate' };
   // 1,450 to 2,000 characters: some fit whole, some keep only their path.
   const deepLink = (i: number) => `/report/${i}?q=${'a'.repeat(1450 + ((i * 53) % 550))}`;
   const claims = JSON.stringify({ access_token: { acrs: { essential: true, value: 'c'.repeat(960) } } });
-  const viaDeepLink = (i: number) => b.fetch(`${aw.url}${deepLink(i)}`, { headers: navigate });
+  const viaDeepLink = (i: number) => b.fetch(`${aw.url}${deepLink(i)}`, { headers: NAV });
   const viaLogin = (i: number) =>
     b.fetch(
       `${aw.url}/.auth/login?${new URLSearchParams({
@@ -65,7 +57,7 @@ t.test('parallel logins with long deep links never lock the browser out', async 
         scopes: 'api://orders/read api://orders/write',
         claims,
       })}`,
-      { headers: navigate },
+      { headers: NAV },
     );
   const txCookies = () => b.cookies(aw.url).filter((c) => c.name.includes('-tx'));
   const txHeaderBytes = () => txCookies().reduce((n, c) => n + c.name.length + 1 + c.value.length + 2, 0);
@@ -102,7 +94,7 @@ t.test('parallel logins with long deep links never lock the browser out', async 
   // authward's own endpoints and the app still answer.
   const me = await b.fetch(`${aw.url}/.auth/me`, { headers: { accept: 'application/json' } });
   t.equal(me.status, 401, '/.auth/me answers (401: not signed in)');
-  const out = await b.fetch(`${aw.url}/.auth/logout`, { headers: navigate });
+  const out = await b.fetch(`${aw.url}/.auth/logout`, { headers: NAV });
   t.equal(out.status, 200, '/.auth/logout answers (its confirmation page)');
 
   // And a sign-in completes, to its (long, kept whole) deep link, with every login cookie sent along.

@@ -2,18 +2,12 @@
 // the 4096-byte limit browsers enforce, was dropped, and the callback then failed ("started in another browser").
 import t from 'tap';
 import { request } from 'undici';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
-import { startIdp } from '../helpers/idp.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { startWorld } from '../helpers/world.js';
 
 t.test('the transaction cookie stays under 4096 bytes whatever the deep link', async (t) => {
-  const idp = await startIdp({ mode: 'oidc' });
-  t.teardown(() => idp.close());
-  const upstream = await startUpstream();
-  t.teardown(() => upstream.close());
-  const aw = await startApp({ idp, upstreamUrl: upstream.url });
-  t.teardown(() => aw.close());
+  const aw = await startWorld(t, { idp: { mode: 'oidc' } });
+  const { idp } = aw;
 
   for (const n of [100, 1500, 2500, 3000, 3900]) {
     const res = await request(`${aw.url}/report?q=${'a'.repeat(n)}`, {

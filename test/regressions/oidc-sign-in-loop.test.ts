@@ -4,12 +4,9 @@
 import t from 'tap';
 import { LOOP_LIMIT } from '../../src/auth/sign-in-loop.js';
 import { cookieNames } from '../../src/session/cookie.js';
-import { rawRequest } from '../auth/harness.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, type BrowserRequestInit, signIn } from '../helpers/browser.js';
 import { testConfig } from '../helpers/config.js';
-import { startIdp } from '../helpers/idp.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { rawRequest, startWorld } from '../helpers/world.js';
 
 /** A browser that never keeps the session cookie (as over http when the cookie is Secure). */
 class CookieDroppingBrowser extends Browser {
@@ -21,12 +18,8 @@ class CookieDroppingBrowser extends Browser {
 }
 
 t.test('sign-in loops are stopped with an explanation', async (t) => {
-  const idp = await startIdp();
-  t.teardown(() => idp.close());
-  const upstream = await startUpstream();
-  t.teardown(() => upstream.close());
-  const aw = await startApp({ idp, upstreamUrl: upstream.url });
-  t.teardown(() => aw.close());
+  const aw = await startWorld(t, {});
+  const { idp, upstream } = aw;
   const callback = `${aw.url}/.auth/login/aad/callback`;
 
   const dropping = new CookieDroppingBrowser({ ca: idp.caPem });

@@ -3,12 +3,10 @@
 // was then thrown away with the connection).
 import type { IncomingMessage } from 'node:http';
 import t from 'tap';
-import { startUpstream } from '../helpers/upstream.js';
-import { rawRequest, startProxy } from '../proxy/proxy-app.js';
+import { rawSocket, startWorld } from '../helpers/world.js';
 
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
-const proxy = await startProxy(t, upstream.url);
+const proxy = await startWorld(t, { idp: false, public: true });
+const { upstream } = proxy;
 
 /** Resolves once the server is done with the request to `path` (it closed with the socket). */
 function served(path: string, server = proxy.app.server): Promise<void> {
@@ -34,14 +32,14 @@ const REFUSED: [string, string][] = [
 t.test('a request pipelined behind a refused one never reaches the upstream', async (t) => {
   // A warm upstream connection: a forwarded request would be on the wire at once.
   t.equal(
-    (await rawRequest(proxy.port, 'GET /warm HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n'))
+    (await rawSocket(proxy.port, 'GET /warm HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n'))
       .status,
     200,
   );
   for (const [i, [what, first]] of REFUSED.entries()) {
     const path = `/pipelined-${i}`;
     const done = served(path);
-    const res = await rawRequest(proxy.port, `${first}GET ${path} HTTP/1.1\r\nHost: app.example\r\n\r\n`);
+    const res = await rawSocket(proxy.port, `${first}GET ${path} HTTP/1.1\r\nHost: app.example\r\n\r\n`);
     t.equal(res.status, 400, `${what}: 400`);
     t.equal(
       (res.raw.match(/HTTP\/1\.1 /g) ?? []).length,
@@ -50,7 +48,7 @@ t.test('a request pipelined behind a refused one never reaches the upstream', as
     );
     await done; // authward is done with the pipelined request
     // Whatever authward forwarded reached the upstream before this marker's answer came back.
-    const marker = await rawRequest(
+    const marker = await rawSocket(
       proxy.port,
       `GET /marker-${i} HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n`,
     );
@@ -65,17 +63,22 @@ t.test('a request pipelined behind a refused one never reaches the upstream', as
 t.test('a request pipelined behind an upload answered early never reaches the upstream', async (t) => {
   // 413 before the body is read: the answer closes the connection; the body and a request behind it are
   // already in the socket's buffer. (A guard: this one held before the fix too.)
-  const limited = await startProxy(t, upstream.url, { upstream: { bodyLimit: 4 } });
+  const limited = await startWorld(t, {
+    idp: false,
+    public: true,
+    upstream: { url: upstream.url },
+    config: { upstream: { bodyLimit: 4 } },
+  });
   const path = '/pipelined-after-413';
   const done = served(path, limited.app.server);
-  const res = await rawRequest(
+  const res = await rawSocket(
     limited.port,
     `POST /upload HTTP/1.1\r\nHost: app.example\r\nContent-Length: 10\r\n\r\n0123456789GET ${path} HTTP/1.1\r\nHost: app.example\r\n\r\n`,
   );
   t.equal(res.status, 413, '413');
   t.equal((res.raw.match(/HTTP\/1\.1 /g) ?? []).length, 1, 'one answer, then the connection closed');
   await done;
-  const marker = await rawRequest(
+  const marker = await rawSocket(
     limited.port,
     'GET /marker-413 HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n',
   );

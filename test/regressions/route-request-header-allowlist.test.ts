@@ -4,7 +4,7 @@
 import t from 'tap';
 import { ROUTE_REQUEST_HEADERS } from '../../src/proxy/headers.js';
 import { type EchoBody, startUpstream } from '../helpers/upstream.js';
-import { dechunk, rawRequest, startProxy } from '../proxy/proxy-app.js';
+import { dechunk, rawSocket, startWorld } from '../helpers/world.js';
 
 const route = (name: string, path: string, target: string, extra: Record<string, unknown> = {}) => ({
   name,
@@ -38,11 +38,16 @@ t.test('routes get the allow-list only; the default upstream everything', async 
   const target = await startUpstream();
   t.teardown(() => target.close());
   // A route with the defaults (first, so the leak shows even where the widening options are unknown).
-  const proxy = await startProxy(t, upstream.url, { routes: [route('plain', '/plain', target.url)] });
+  const proxy = await startWorld(t, {
+    idp: false,
+    public: true,
+    upstream: { url: upstream.url },
+    config: { routes: [route('plain', '/plain', target.url)] },
+  });
   let port = proxy.port;
   const send = async (path: string) => {
     const lines = [`GET ${path} HTTP/1.1`, 'Host: 127.0.0.1', ...CREDENTIALS, ...END_TO_END];
-    const res = await rawRequest(port, `${lines.join('\r\n')}\r\nConnection: close\r\n\r\n`);
+    const res = await rawSocket(port, `${lines.join('\r\n')}\r\nConnection: close\r\n\r\n`);
     t.equal(res.status, 200, `${path}: 200`);
     return JSON.parse(dechunk(res)) as EchoBody;
   };
@@ -77,14 +82,19 @@ t.test('routes get the allow-list only; the default upstream everything', async 
 
   // Routes that widen the list knowingly.
   port = (
-    await startProxy(t, upstream.url, {
-      routes: [
-        route('keyed', '/keyed', target.url, {
-          forwardHeaders: ['X-Api-Key', 'x-csrf-token'],
-          forwardCookies: ['app_session'],
-        }),
-        route('cookies', '/cookies', target.url, { forwardCookies: true }),
-      ],
+    await startWorld(t, {
+      idp: false,
+      public: true,
+      upstream: { url: upstream.url },
+      config: {
+        routes: [
+          route('keyed', '/keyed', target.url, {
+            forwardHeaders: ['X-Api-Key', 'x-csrf-token'],
+            forwardCookies: ['app_session'],
+          }),
+          route('cookies', '/cookies', target.url, { forwardCookies: true }),
+        ],
+      },
     })
   ).port;
   const keyed = await send('/keyed/x');

@@ -2,7 +2,7 @@
 // names is dropped from upstream and route responses; the backend's other cookies pass.
 import t from 'tap';
 import { startUpstream } from '../helpers/upstream.js';
-import { rawRequest, startProxy } from '../proxy/proxy-app.js';
+import { rawSocket, startWorld } from '../helpers/world.js';
 
 const PLANTED = [
   'authward=planted-session; Path=/; HttpOnly',
@@ -13,14 +13,19 @@ const PLANTED = [
 t.test("Set-Cookie of authward's own names never reaches the browser", async (t) => {
   const upstream = await startUpstream();
   t.teardown(() => upstream.close());
-  const proxy = await startProxy(t, upstream.url, {
-    routes: [{ name: 'r', path: '/r', target: upstream.url, scopes: ['api://x/read'] }],
+  const proxy = await startWorld(t, {
+    idp: false,
+    public: true,
+    upstream: { url: upstream.url },
+    config: {
+      routes: [{ name: 'r', path: '/r', target: upstream.url, scopes: ['api://x/read'] }],
+    },
   });
   const query = [...PLANTED, 'app=1; Path=/', 'authwardx=2']
     .map((c) => `set-cookie=${encodeURIComponent(c)}`)
     .join('&');
   for (const path of [`/set-header?${query}`, `/r/set-header?${query}`]) {
-    const res = await rawRequest(
+    const res = await rawSocket(
       proxy.port,
       `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
     );
@@ -30,7 +35,7 @@ t.test("Set-Cookie of authward's own names never reaches the browser", async (t)
     t.notMatch(JSON.stringify(res.headers), /planted/, `${path.slice(0, 12)}: no planted value`);
   }
   // A single own Set-Cookie (not a list): the header goes away entirely.
-  const single = await rawRequest(
+  const single = await rawSocket(
     proxy.port,
     `GET /set-header?set-cookie=authward%3Dx HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
   );

@@ -2,12 +2,11 @@
 // oversized cookies. Each is refused (400/431) on a connection that then closes, the upstream never sees
 // a smuggled request, and a normal request on a fresh connection still works.
 import t, { type Test } from 'tap';
-import { type EchoBody, startUpstream } from '../helpers/upstream.js';
-import { dechunk, rawRequest, startProxy } from '../proxy/proxy-app.js';
+import type { EchoBody } from '../helpers/upstream.js';
+import { dechunk, rawSocket, startWorld } from '../helpers/world.js';
 
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
-const proxy = await startProxy(t, upstream.url);
+const proxy = await startWorld(t, { idp: false, public: true });
+const { upstream } = proxy;
 
 const SMUGGLED = 'GET /smuggled HTTP/1.1\r\nHost: app.example\r\n\r\n';
 const smuggledSeen = () => upstream.requests.filter((r) => r.url.includes('smuggled')).length;
@@ -15,7 +14,7 @@ const smuggledSeen = () => upstream.requests.filter((r) => r.url.includes('smugg
 /** A normal request on a fresh connection: 200, and the echo is of this very request. */
 async function stillWorks(t: Test, what: string) {
   const path = `/after?attack=${encodeURIComponent(what)}`;
-  const res = await rawRequest(
+  const res = await rawSocket(
     proxy.port,
     `GET ${path} HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n`,
   );
@@ -78,8 +77,8 @@ const ATTACKS: [string, string][] = [
 t.test('ambiguous framing and malformed requests are refused, nothing is smuggled', async (t) => {
   for (const [what, request] of ATTACKS) {
     const before = upstream.requests.length;
-    // rawRequest resolves when the server closes the connection: a refused request must end it.
-    const res = await rawRequest(proxy.port, request);
+    // rawSocket resolves when the server closes the connection: a refused request must end it.
+    const res = await rawSocket(proxy.port, request);
     t.equal(res.status, 400, `${what}: 400`);
     t.equal(upstream.requests.length, before, `${what}: nothing reached the upstream`);
     await stillWorks(t, what);
@@ -90,7 +89,7 @@ t.test('ambiguous framing and malformed requests are refused, nothing is smuggle
 t.test('a body that looks like a request is only a body (control)', async (t) => {
   const before = upstream.requests.length;
   const body = SMUGGLED;
-  const res = await rawRequest(
+  const res = await rawSocket(
     proxy.port,
     `POST /upload HTTP/1.1\r\nHost: app.example\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
   );
@@ -114,13 +113,13 @@ t.test('header floods: too many lines, too many bytes, a 40 KB Cookie → 431', 
   ];
   for (const [what, request] of cases) {
     const before = upstream.requests.length;
-    const res = await rawRequest(proxy.port, request);
+    const res = await rawSocket(proxy.port, request);
     t.equal(res.status, 431, `${what}: 431`);
     t.equal(upstream.requests.length, before, `${what}: nothing reached the upstream`);
     await stillWorks(t, what);
   }
   // Control: a browser-sized request with 40 headers passes.
-  const res = await rawRequest(
+  const res = await rawSocket(
     proxy.port,
     `GET /a HTTP/1.1\r\nHost: app.example\r\n${lines(40)}Connection: close\r\n\r\n`,
   );
@@ -129,7 +128,7 @@ t.test('header floods: too many lines, too many bytes, a 40 KB Cookie → 431', 
 
 t.test('TRACE and CONNECT are refused with 405, before any session check', async (t) => {
   const before = upstream.requests.length;
-  const trace = await rawRequest(
+  const trace = await rawSocket(
     proxy.port,
     'TRACE /a HTTP/1.1\r\nHost: app.example\r\nCookie: authward=x\r\nConnection: close\r\n\r\n',
   );
@@ -139,7 +138,7 @@ t.test('TRACE and CONNECT are refused with 405, before any session check', async
     'Allow names what is proxied',
   );
   t.notMatch(trace.body, /authward=x/, 'nothing of the request is echoed');
-  const connect = await rawRequest(
+  const connect = await rawSocket(
     proxy.port,
     'CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n',
   );
@@ -151,7 +150,7 @@ t.test('TRACE and CONNECT are refused with 405, before any session check', async
 t.test('after all of it, keep-alive requests get their own answers in order', async (t) => {
   // Three pipelined requests on one connection: a desynchronized connection would shift the answers.
   const paths = ['/one?n=1', '/two?n=2', '/three?n=3'];
-  const res = await rawRequest(
+  const res = await rawSocket(
     proxy.port,
     paths
       .map(

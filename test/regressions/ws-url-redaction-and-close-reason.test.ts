@@ -7,13 +7,13 @@ import WebSocket from 'ws';
 import { closedPort } from '../helpers/ports.js';
 import { createTestTls } from '../helpers/tls.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger, startProxy } from '../proxy/proxy-app.js';
+import { captureLogger, startWorld } from '../helpers/world.js';
 
 t.test('the proxied WebSocket URL is logged with secrets masked', async (t) => {
   const upstream = await startUpstream();
   t.teardown(() => upstream.close());
   const { logger, lines } = captureLogger('debug');
-  const proxy = await startProxy(t, upstream.url, {}, { logger });
+  const proxy = await startWorld(t, { idp: false, public: true, upstream: { url: upstream.url }, logger });
   const ws = new WebSocket(
     `ws://127.0.0.1:${proxy.port}/socket?access_token=tok-secret-1&code=code-secret-2&room=7`,
   );
@@ -41,7 +41,7 @@ for (const kind of ['unreachable', 'untrusted certificate'] as const) {
       detail = /certificate/;
     }
     const { logger, lines } = captureLogger('info');
-    const proxy = await startProxy(t, target, {}, { logger });
+    const proxy = await startWorld(t, { idp: false, public: true, upstream: { url: target }, logger });
     const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/socket`);
     ws.on('error', () => undefined);
     const [code, reason] = (await once(ws, 'close')) as [number, Buffer];

@@ -1,46 +1,22 @@
 // A revoked grant ends the session: navigation re-signs in, XHR gets 401, the token cache entry is deleted.
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { MemoryStore } from '../../src/token-cache/memory-store.js';
-import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
-import { startIdp } from '../helpers/idp.js';
-import { startUpstream } from '../helpers/upstream.js';
-
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
-const NAV = { accept: 'text/html', 'sec-fetch-mode': 'navigate' };
-
-/** The memory store, remembering which keys were ever written (to find the account's partition). */
-class RecordingStore extends MemoryStore {
-  readonly written = new Set<string>();
-  override async set(key: string, value: Buffer, ttlSeconds: number): Promise<void> {
-    this.written.add(key);
-    return super.set(key, value, ttlSeconds);
-  }
-}
+import { KeyedStore, NAV, startWorld, XHR } from '../helpers/world.js';
 
 t.test('dead grant: session ended, cache entry deleted, sign-in works again', async (t) => {
   // 300 s tokens with renewWindow 1 (MSAL's fixed 300 s) need a refresh at every acquisition (a
   // second after issue: MSAL rounds to seconds).
-  const idp = await startIdp({ apiScopes: ['api://orders/read'], accessTokenTTL: 300 });
-  t.teardown(() => idp.close());
-  const upstream = await startUpstream();
-  t.teardown(() => upstream.close());
-  const orders = await startApi(idp, { audience: 'api://orders', scope: 'api://orders/read' });
-  t.teardown(() => orders.close());
-  const store = new RecordingStore({ maxEntries: 1000 });
+  const store = new KeyedStore(1000);
   t.teardown(() => store.close());
-  const aw = await startApp({
-    idp,
-    upstreamUrl: upstream.url,
+  const aw = await startWorld(t, {
+    idp: { apiScopes: ['api://orders/read'], accessTokenTTL: 300 },
+    apis: ['orders'], // the route /api/orders to the orders API
+    config: { tokenCache: { renewWindow: 1 } },
     store,
-    overrides: {
-      tokenCache: { renewWindow: 1 },
-      routes: [{ name: 'orders', path: '/api/orders', target: orders.url, scopes: ['api://orders/read'] }],
-    },
   });
-  t.teardown(() => aw.close());
+  const { idp } = aw;
+  const { orders } = aw.apis;
   const partitions = () => [...store.written].filter((k) => k.startsWith('acct:'));
   const live = async () => {
     const found: string[] = [];

@@ -1,30 +1,20 @@
 // identity.routeScopes firstUse: a route's scope is consented when first used (navigation: redirect; XHR: 401 JSON).
 import t from 'tap';
-import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
-import { startIdp } from '../helpers/idp.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { startWorld, XHR } from '../helpers/world.js';
 
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
 const scopesOf = (q: Record<string, unknown> | undefined) => String(q?.scope ?? '').split(' ');
 
 t.test('firstUse: consent on first use of a route, then the API gets a valid token', async (t) => {
-  const idp = await startIdp({ apiScopes: ['api://orders/read'] });
-  t.teardown(() => idp.close());
-  const upstream = await startUpstream();
-  t.teardown(() => upstream.close());
-  const orders = await startApi(idp, { audience: 'api://orders', scope: 'api://orders/read' });
-  t.teardown(() => orders.close());
-  const aw = await startApp({
-    idp,
-    upstreamUrl: upstream.url,
-    overrides: {
+  const aw = await startWorld(t, {
+    idp: { apiScopes: ['api://orders/read'] },
+    apis: ['orders'], // the route /api/orders to the orders API
+    config: {
       identity: { routeScopes: 'firstUse' },
-      routes: [{ name: 'orders', path: '/api/orders', target: orders.url, scopes: ['api://orders/read'] }],
     },
   });
-  t.teardown(() => aw.close());
+  const { idp } = aw;
+  const { orders } = aw.apis;
 
   t.test('browser navigation: redirected to consent, lands back on the route', async (t) => {
     const browser = new Browser({ ca: idp.caPem });

@@ -1,33 +1,20 @@
 // Tokens due for renewal are refreshed at every acquisition; the L1 does not hide it (renewWindow 1: MSAL's 300 s).
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
-import { startIdp } from '../helpers/idp.js';
-import { startUpstream } from '../helpers/upstream.js';
-
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
+import { startWorld, XHR } from '../helpers/world.js';
 
 t.test('tokens near expiry are refreshed; the API always gets a valid one', async (t) => {
   // 300 s with renewWindow 1 (MSAL's fixed 300 s window): due for renewal when issued, so every
   // acquisition is a refresh. (The default window is relative: short-token-lifetime.test.ts.)
-  const idp = await startIdp({ apiScopes: ['api://orders/read'], accessTokenTTL: 300 });
-  t.teardown(() => idp.close());
-  const upstream = await startUpstream();
-  t.teardown(() => upstream.close());
-  const orders = await startApi(idp, { audience: 'api://orders', scope: 'api://orders/read' });
-  t.teardown(() => orders.close());
-  const aw = await startApp({
-    idp,
-    upstreamUrl: upstream.url,
-    overrides: {
-      // tokenCache.l1Ttl stays at its default (30 s): longer than the token is usable.
-      tokenCache: { renewWindow: 1 },
-      routes: [{ name: 'orders', path: '/api/orders', target: orders.url, scopes: ['api://orders/read'] }],
-    },
+  const aw = await startWorld(t, {
+    idp: { apiScopes: ['api://orders/read'], accessTokenTTL: 300 },
+    apis: ['orders'], // the route /api/orders to the orders API
+    // tokenCache.l1Ttl stays at its default (30 s): longer than the token is usable.
+    config: { tokenCache: { renewWindow: 1 } },
   });
-  t.teardown(() => aw.close());
+  const { idp } = aw;
+  const { orders } = aw.apis;
   t.equal(aw.config.tokenCache.l1Ttl, 30, 'default l1Ttl');
 
   const browser = new Browser({ ca: idp.caPem });

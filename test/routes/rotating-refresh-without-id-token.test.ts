@@ -6,51 +6,29 @@
 // rounds its timestamps to whole seconds, so a token counts as issued up to 0.5 s late: calls 0.6 s apart.
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { MemoryStore } from '../../src/token-cache/memory-store.js';
-import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
-import { startIdp } from '../helpers/idp.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { KeyedStore, startWorld, XHR } from '../helpers/world.js';
 
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
 const REFRESHES = 6;
-
-/** The memory store, remembering which keys were ever written (to find the account's partition). */
-class RecordingStore extends MemoryStore {
-  readonly written = new Set<string>();
-  override async set(key: string, value: Buffer, ttlSeconds: number): Promise<void> {
-    this.written.add(key);
-    return super.set(key, value, ttlSeconds);
-  }
-}
 
 for (const mode of ['oidc', 'aad'] as const) {
   t.test(`${mode}: ${REFRESHES} rotations without id_token`, async (t) => {
-    const idp = await startIdp({
-      mode,
-      apiScopes: ['api://orders/read'],
-      accessTokenTTL: 300,
-      rotateRefreshToken: true,
-      refreshWithoutIdToken: true,
-    });
-    t.teardown(() => idp.close());
-    const upstream = await startUpstream();
-    t.teardown(() => upstream.close());
-    const orders = await startApi(idp, { audience: 'api://orders', scope: 'api://orders/read' });
-    t.teardown(() => orders.close());
-    const store = new RecordingStore({ maxEntries: 1000 });
+    const store = new KeyedStore(1000);
     t.teardown(() => store.close());
-    const aw = await startApp({
-      idp,
-      upstreamUrl: upstream.url,
-      store,
-      overrides: {
-        tokenCache: { renewWindow: 1 },
-        routes: [{ name: 'orders', path: '/api/orders', target: orders.url, scopes: ['api://orders/read'] }],
+    const aw = await startWorld(t, {
+      idp: {
+        mode,
+        apiScopes: ['api://orders/read'],
+        accessTokenTTL: 300,
+        rotateRefreshToken: true,
+        refreshWithoutIdToken: true,
       },
+      apis: ['orders'], // the route /api/orders to the orders API
+      config: { tokenCache: { renewWindow: 1 } },
+      store,
     });
-    t.teardown(() => aw.close());
+    const { idp } = aw;
+    const { orders } = aw.apis;
     const browser = new Browser({ ca: idp.caPem });
     t.teardown(() => browser.close());
     t.equal((await signIn(browser, `${aw.url}/`, { login: 'rio' })).status, 200, 'signed in');

@@ -6,30 +6,18 @@
 // and the renewed one outlives the run, so exactly one refresh happens, whatever the machine's speed.
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
-import { startIdp } from '../helpers/idp.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { startWorld, XHR } from '../helpers/world.js';
 
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
 const TTL = 60;
 
 t.test(`${TTL} s tokens: one refresh per lifetime, not one per call`, async (t) => {
-  const idp = await startIdp({ apiScopes: ['api://orders/read'], accessTokenTTL: TTL });
-  t.teardown(() => idp.close());
-  const upstream = await startUpstream();
-  t.teardown(() => upstream.close());
-  const orders = await startApi(idp, { audience: 'api://orders', scope: 'api://orders/read' });
-  t.teardown(() => orders.close());
-  const aw = await startApp({
-    idp,
-    upstreamUrl: upstream.url,
-    overrides: {
-      routes: [{ name: 'orders', path: '/api/orders', target: orders.url, scopes: ['api://orders/read'] }],
-    },
+  const aw = await startWorld(t, {
+    idp: { apiScopes: ['api://orders/read'], accessTokenTTL: TTL },
+    apis: ['orders'], // the route /api/orders to the orders API
   });
-  t.teardown(() => aw.close());
+  const { idp } = aw;
+  const { orders } = aw.apis;
   t.equal(aw.config.tokenCache.renewWindow, 0.1, 'the default renewal window');
   const browser = new Browser({ ca: idp.caPem });
   t.teardown(() => browser.close());

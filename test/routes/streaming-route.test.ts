@@ -3,29 +3,24 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import t from 'tap';
 import { request } from 'undici';
-import { downloadSha256, startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
+import { downloadSha256 } from '../helpers/api.js';
 import { Browser, signIn } from '../helpers/browser.js';
-import { startIdp } from '../helpers/idp.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { startWorld } from '../helpers/world.js';
 
 const MB = 1024 * 1024;
 
 t.test('streaming through a token route', async (t) => {
-  const idp = await startIdp({ apiScopes: ['api://orders/read'] });
-  t.teardown(() => idp.close());
-  const upstream = await startUpstream();
-  t.teardown(() => upstream.close());
-  const files = await startApi(idp, { audience: 'api://orders', scope: 'api://orders/read' });
-  t.teardown(() => files.close());
-  const aw = await startApp({
-    idp,
-    upstreamUrl: upstream.url,
-    overrides: {
-      routes: [{ name: 'files', path: '/api/files', target: files.url, scopes: ['api://orders/read'] }],
-    },
+  const aw = await startWorld(t, {
+    idp: { apiScopes: ['api://orders/read'] },
+    apis: { files: { audience: 'api://orders', scope: 'api://orders/read' } },
+    config: (w) => ({
+      routes: [
+        { name: 'files', path: '/api/files', target: w.apis.files.url, scopes: ['api://orders/read'] },
+      ],
+    }),
   });
-  t.teardown(() => aw.close());
+  const { idp } = aw;
+  const { files } = aw.apis;
   const browser = new Browser({ ca: idp.caPem });
   t.teardown(() => browser.close());
   t.equal((await signIn(browser, `${aw.url}/`, { login: 'nia' })).status, 200, 'signed in');
