@@ -1,19 +1,9 @@
 // The user's claims kept server-side, and the identity headers derived from them once per session record.
-import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema.js';
+import { type Claims, userId } from '../session/identity.js';
 
-export interface Claims {
-  sub: string;
-  oid?: string;
-  tid?: string;
-  iss: string;
-  name?: string;
-  email?: string;
-  preferred_username?: string;
-  upn?: string;
-  groups?: string[];
-  roles?: string[];
-}
+// Claims, userId and userHash live with the session records (session/identity.ts): the same names here.
+export { type Claims, userHash, userId } from '../session/identity.js';
 
 const claimString = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
 const strs = (v: unknown) =>
@@ -54,17 +44,11 @@ export function claimsFromIdToken(
   return c;
 }
 
-/** The immutable user id: `oid` (Entra) when present, else `sub`. Never a mutable claim like email. */
-export const userId = (c: Claims) => c.oid ?? c.sub;
-
 /**
  * The user's name as the provider vouches for it: username or UPN first (Entra's login name), then a
  * verified email, else the stable id. Never `name`: free text the user picks.
  */
 export const principalName = (c: Claims) => c.preferred_username ?? c.upn ?? c.email ?? userId(c);
-
-/** A short, stable, non-reversible user reference for logs (never an email or a name). */
-export const userHash = (c: Claims) => createHash('sha256').update(userId(c)).digest('hex').slice(0, 16);
 
 /**
  * Header values are ASCII: any byte outside printable ASCII, and "%", is percent-encoded (UTF-8),

@@ -7,9 +7,9 @@
 // a session this replica has not seen gets 503. A session ended here is announced (onEnd), so its
 // WebSockets close with it (src/auth/websockets.ts).
 import { LRUCache } from 'lru-cache';
-import { type Claims, userHash } from '../auth/claims.js';
 import type { Sealer } from '../token-cache/crypto.js';
 import type { Store } from '../token-cache/store.js';
+import { type Claims, userHash } from './identity.js';
 import { type ProviderRef, SessionIndex } from './logout-index.js';
 
 export interface SessionRecord {

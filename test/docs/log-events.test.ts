@@ -1,10 +1,10 @@
 // The README's list of log events is the code's: every `event: '...'` value written in src/ is named there.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { repoRoot } from '../helpers/repo-root.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = repoRoot;
 
 /** Every event name in src/: `event: 'x'` and `event: cond ? 'x' : 'y'`. */
 function eventsInSource(): Set<string> {
