@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { BearerVerifier } from './auth/bearer.js';
 import { identityHeaders } from './auth/claims.js';
+import { introspectorFor } from './auth/introspection.js';
 import { logoutSupportWarnings } from './auth/provider-logout.js';
 import type { Config } from './config/schema.js';
 import { configWarnings } from './config/warnings.js';
@@ -82,7 +83,14 @@ export function buildParts(app: FastifyInstance, config: Config, logger: Logger,
     for (const warning of logoutSupportWarnings(config.identity, doc))
       logger.warn({ event: 'config' }, warning);
     if (config.apiClients.enabled)
-      bearerVerifier = new BearerVerifier(config, doc, provider.http, idp, logger);
+      bearerVerifier = new BearerVerifier(
+        config,
+        doc,
+        provider.http,
+        idp,
+        logger,
+        introspectorFor(config, doc, provider, logger),
+      );
     const oboProblem = obo?.providerProblem(config.routes);
     if (oboProblem) logger.error({ event: 'config' }, oboProblem);
   });

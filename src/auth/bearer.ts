@@ -20,6 +20,7 @@ import { describeRefusal } from '../tokens/id-token.js';
 import { providerKeys } from '../tokens/jwks.js';
 import type { ProviderHttp } from '../tokens/network.js';
 import { claimsFromIdToken, identityHeaders, userHash } from './claims.js';
+import type { Introspector } from './introspection.js';
 import type { ApiPrincipal } from './principal.js';
 
 /** Why a token was refused: the answer (401 invalid_token, 403 insufficient_scope) and a reason for the log. */
@@ -81,6 +82,8 @@ export class BearerVerifier {
     http: ProviderHttp,
     private readonly idp: string,
     logger?: Logger,
+    /** apiClients.introspection: opaque tokens asked about at the provider (else refused). */
+    private readonly introspector?: Introspector,
   ) {
     const a = config.apiClients;
     const id = config.identity;
@@ -106,7 +109,8 @@ export class BearerVerifier {
     try {
       unverified = decodeJwt(token);
     } catch {
-      throw new BearerRefusal('invalid_token', 'not a JWT');
+      if (!this.introspector) throw new BearerRefusal('invalid_token', 'not a JWT');
+      return this.introspected(token, hash, await this.introspector.introspect(token));
     }
     const tid = typeof unverified.tid === 'string' ? unverified.tid : undefined;
     const issuers = this.issuers.some((i) => i.includes('{tenantid}'))
@@ -129,6 +133,20 @@ export class BearerVerifier {
       throw new BearerRefusal('invalid_token', `tenant ${tid ?? '(none)'} is not allowed`);
     }
     const principal = this.admit(payload, token, hash);
+    this.verified?.set(hash, principal);
+    return principal;
+  }
+
+  /** An opaque token the provider called active: the JWT checks of iss, aud, exp, then admit(). */
+  private introspected(token: string, hash: string, p: JWTPayload): ApiPrincipal {
+    const refuse = (reason: string) => new BearerRefusal('invalid_token', `introspection: ${reason}`);
+    const tid = typeof p.tid === 'string' ? p.tid : '';
+    if (p.iss !== undefined && !this.issuers.some((i) => i.replace('{tenantid}', tid) === p.iss))
+      throw refuse('unexpected iss');
+    const aud = Array.isArray(p.aud) ? p.aud : p.aud === undefined ? [] : [p.aud];
+    if (!aud.some((a) => this.audiences.includes(a))) throw refuse('no accepted aud');
+    if ((p.exp as number) + this.config.identity.clockSkew <= Date.now() / 1000) throw refuse('expired');
+    const principal = this.admit(p, token, hash);
     this.verified?.set(hash, principal);
     return principal;
   }

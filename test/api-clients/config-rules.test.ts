@@ -42,3 +42,11 @@ t.same(
   [],
   'a complete section passes',
 );
+t.equal(testConfig().apiClients.introspection.enabled, false, 'introspection off by default');
+t.match(
+  problems({
+    identity: { clientSecret: undefined, clientAssertionFile: '/run/secrets/assertion' },
+    apiClients: { enabled: true, requiredScopes: ['access'], introspection: { enabled: true } },
+  }).join('\n'),
+  /identity\.clientSecret: apiClients\.introspection authenticates to the provider with the client secret/,
+);

@@ -43,13 +43,26 @@ export interface ApiWorld {
 export async function apiWorld(
   t: Teardown,
   mode: IdpMode,
-  o: { overrides?: Raw; grants?: Partial<ApiGrantsOptions>; apiScopes?: string[]; store?: Store } = {},
+  o: {
+    overrides?: Raw;
+    grants?: Partial<ApiGrantsOptions>;
+    apiScopes?: string[];
+    store?: Store;
+    /** More IdP configuration, after the grants' (e.g. introspection, opaque tokens). */
+    configureIdp?: (configuration: Record<string, unknown>) => void;
+  } = {},
 ): Promise<ApiWorld> {
   const grants = apiGrants({ assertionAudiences: [OWN_API], appRoles: [ROLE], ...o.grants });
   const idp = await startIdp({
     mode,
     apiScopes: [OWN_SCOPE, 'api://orders/read', ...(o.apiScopes ?? [])],
-    extend: grants.extend,
+    extend: {
+      configure: (c) => {
+        grants.extend.configure(c);
+        o.configureIdp?.(c);
+      },
+      provider: grants.extend.provider,
+    },
   });
   t.teardown(() => idp.close());
   const upstream = await startUpstream();

@@ -27,5 +27,10 @@ export function apiClientRules(c: Config): string[] {
       `identity.clientSecret: apiClients with token: user routes (${userRoutes.map((r) => r.name).join(', ')}) in oidc mode need a client secret (token exchange authenticates with it)`,
     );
   }
+  if (a.introspection.enabled && c.identity.clientSecret === undefined) {
+    problems.push(
+      'identity.clientSecret: apiClients.introspection authenticates to the provider with the client secret',
+    );
+  }
   return problems;
 }

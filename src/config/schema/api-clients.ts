@@ -1,6 +1,6 @@
 // apiClients: callers that are not browsers (SPA, mobile app, script, service) sending `Authorization: Bearer`.
 import { Type } from '@sinclair/typebox';
-import { strict } from './fields.js';
+import { HttpUrl, strict } from './fields.js';
 
 const Names = (description: string) =>
   Type.Array(Type.String({ minLength: 1 }), { default: [], description });
@@ -66,6 +66,19 @@ export const ApiClients = strict(
       description:
         'Verified tokens kept in memory (by hash, until `exp`) so a repeated call costs no signature check; 0 turns it off.',
     }),
+    introspection: strict(
+      {
+        enabled: Type.Boolean({
+          default: false,
+          description:
+            'Ask the provider (RFC 7662, authenticated with identity.clientSecret) about bearer tokens that are not JWTs. Off by default: opaque tokens are refused.',
+        }),
+        endpoint: Type.Optional(
+          HttpUrl("Introspection endpoint. Default: discovery's `introspection_endpoint`."),
+        ),
+      },
+      'Opaque access tokens: checked at the provider, then like JWTs (`active`, iss, aud, exp, scope or role); active results cached with verified tokens until `exp` (a token revoked meanwhile stays accepted until then).',
+    ),
   },
   'API clients with bearer tokens (issue 14): verification, app-only callers, on-behalf-of for routes.',
 );
