@@ -1,9 +1,9 @@
 // Authorization after sign-in: users, groups, roles, tenants, per-path rules; 403 page or JSON, fail closed.
 import t from 'tap';
-import { startApp, type TestApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { startApp, type TestApp } from '../helpers/world.js';
 
 for (const mode of ['oidc', 'aad'] as const) {
   t.test(`${mode}: authorization rules`, async (t) => {

@@ -1,11 +1,10 @@
 // The callback under attack: forged or moved state, replayed codes, provider errors, forged ID tokens, foreign tenants.
 import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
-import { startApp } from '../helpers/app.js';
 import { type Browser, signIn } from '../helpers/browser.js';
 import { type IdTokenTamper, startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { authorizeOnly, CapturingBrowser, KeyedStore } from './harness.js';
+import { authorizeOnly, CapturingBrowser, KeyedStore, startApp } from '../helpers/world.js';
 
 const rand = (n: number) => randomBytes(n).toString('base64url');
 const nowS = () => Math.floor(Date.now() / 1000);

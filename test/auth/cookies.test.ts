@@ -3,13 +3,19 @@ import { randomUUID } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { buildApp } from '../../src/app.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { newKey, testConfig } from '../helpers/config.js';
 import { startIdp, type TestIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { authorizeOnly, CapturingBrowser, KeyedStore, setCookieValue, sleep } from './harness.js';
+import {
+  authorizeOnly,
+  CapturingBrowser,
+  KeyedStore,
+  setCookieValue,
+  sleep,
+  startApp,
+} from '../helpers/world.js';
 
 type Raw = Record<string, unknown>;
 

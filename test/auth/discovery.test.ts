@@ -7,8 +7,7 @@ import { testConfig } from '../helpers/config.js';
 import { startIdp, type TestIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger } from '../proxy/proxy-app.js';
-import { sleep } from './harness.js';
+import { captureLogger, sleep } from '../helpers/world.js';
 
 async function startUnready(t: Tap, idp: TestIdp, upstreamUrl: string, authority = idp.authority) {
   const port = await freePort();

@@ -1,10 +1,10 @@
 // Identity headers: client copies are stripped, the real ones are injected safely encoded, authward's cookies stay home.
 import t, { type Test } from 'tap';
 import { WebSocket } from 'ws';
-import { startApp, type TestApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { startApp, type TestApp } from '../helpers/world.js';
 
 // What a client might send to impersonate someone: every family, odd case, underscore spellings.
 const SPOOFED: Record<string, string> = {

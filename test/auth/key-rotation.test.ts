@@ -6,12 +6,11 @@ import type { Discovery } from '../../src/tokens/discovery.js';
 import { idTokenVerifier } from '../../src/tokens/id-token.js';
 import { MIN_REFETCH_MS } from '../../src/tokens/jwks.js';
 import { createProviderHttp } from '../../src/tokens/network.js';
-import { identityFor, startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { testConfig } from '../helpers/config.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger } from '../proxy/proxy-app.js';
+import { captureLogger, identityFor, startApp } from '../helpers/world.js';
 
 const idp = await startIdp();
 t.teardown(() => idp.close());

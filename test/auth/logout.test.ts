@@ -2,12 +2,11 @@
 import { decodeJwt } from 'jose';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
-import { startApp, type TestApp } from '../helpers/app.js';
 import { Browser, parseForms, signIn } from '../helpers/browser.js';
 import { newKey } from '../helpers/config.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { KeyedStore, rawRequest, sleep } from './harness.js';
+import { KeyedStore, rawRequest, sleep, startApp, type TestApp } from '../helpers/world.js';
 
 /** GET as an API client with exactly this session cookie value. */
 async function statusWith(url: string, value: string, path = '/x'): Promise<number> {

@@ -1,10 +1,10 @@
 // upstream.identityHeaders.userClaim: the operator picks the claim sent as X-Forwarded-User (email only when verified).
 import t from 'tap';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { testConfig } from '../helpers/config.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { startApp } from '../helpers/world.js';
 
 type Headers = Record<string, string | undefined>;
 

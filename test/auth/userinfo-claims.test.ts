@@ -1,10 +1,9 @@
 // Claims only at UserInfo (OpenID Core 5.4): fetched at sign-in when the ID token has none; a UserInfo sub that differs is refused.
 import t from 'tap';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger } from '../proxy/proxy-app.js';
+import { captureLogger, startApp } from '../helpers/world.js';
 
 type Headers = Record<string, string | undefined>;
 

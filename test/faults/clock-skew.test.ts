@@ -8,16 +8,14 @@ import type { FastifyInstance } from 'fastify';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { startApi } from '../helpers/api.js';
-import { identityFor } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { testConfig } from '../helpers/config.js';
 import { type IdTokenParts, startIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger } from '../proxy/proxy-app.js';
+import { captureLogger, identityFor, XHR } from '../helpers/world.js';
 
 const SKEW = 300;
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
 
 const idp = await startIdp({ apiScopes: ['api://orders/read'] });
 t.teardown(() => idp.close());

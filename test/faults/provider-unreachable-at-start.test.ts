@@ -3,13 +3,12 @@
 import t from 'tap';
 import { request } from 'undici';
 import { buildApp } from '../../src/app.js';
-import { identityFor } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { testConfig } from '../helpers/config.js';
 import { startIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger } from '../proxy/proxy-app.js';
+import { captureLogger, identityFor } from '../helpers/world.js';
 
 const idp = await startIdp();
 t.teardown(() => idp.close());

@@ -18,11 +18,11 @@ import t from 'tap';
 import { Client } from 'undici';
 import { stringify } from 'yaml';
 import { startCli } from '../cli/cli-process.js';
-import { identityFor } from '../helpers/app.js';
 import { rawConfig } from '../helpers/config.js';
 import { startIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { identityFor } from '../helpers/world.js';
 
 const CLIENTS = 30;
 const DELAY_S = 1;

@@ -14,12 +14,12 @@ import type { FastifyInstance } from 'fastify';
 import { decodeProtectedHeader } from 'jose';
 import t, { type Test } from 'tap';
 import { buildApp } from '../../src/app.js';
-import { waitReady } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
 import { testConfig } from '../helpers/config.js';
 import { findGlewlwyd, type GlewlwydOptions, startGlewlwyd, type TestGlewlwyd } from '../helpers/glewlwyd.js';
 import { freePort } from '../helpers/ports.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { waitReady } from '../helpers/world.js';
 
 type Raw = Record<string, unknown>;
 

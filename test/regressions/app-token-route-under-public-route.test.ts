@@ -6,12 +6,11 @@ import type { Config } from '../../src/config/schema.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { ConfigError } from '../../src/errors.js';
 import { startApi } from '../helpers/api.js';
-import { startApp, waitReady } from '../helpers/app.js';
 import { rawConfig } from '../helpers/config.js';
 import { startIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger } from '../proxy/proxy-app.js';
+import { captureLogger, startApp, waitReady } from '../helpers/world.js';
 
 const XHR = { accept: 'application/json' };
 const appRoute = (extra: Record<string, unknown> = {}) => ({

@@ -3,12 +3,11 @@
 // reflects an Origin into Access-Control-Allow-Origin.
 import type { IncomingHttpHeaders } from 'node:http';
 import t from 'tap';
-import { rawRequest } from '../auth/harness.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { closedPort } from '../helpers/ports.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { rawRequest, startApp } from '../helpers/world.js';
 
 const EVIL = 'https://evil.example';
 const NAVIGATE = { accept: 'text/html', 'sec-fetch-mode': 'navigate', origin: EVIL };

@@ -4,13 +4,10 @@
 // resolved with accessToken "", and the API got "Bearer " with nothing after it on every call.
 import t from 'tap';
 import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
-
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
-const NAV = { accept: 'text/html', 'sec-fetch-mode': 'navigate' };
+import { NAV, startApp, XHR } from '../helpers/world.js';
 
 for (const refreshErrorBody of ['empty', 'html'] as const) {
   t.test(`refused refresh with an ${refreshErrorBody} body`, async (t) => {

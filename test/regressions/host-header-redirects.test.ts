@@ -1,10 +1,9 @@
 // Host header attacks: neither Host nor X-Forwarded-Host (trusted or not) changes the redirect URI or any
 // Location authward emits; publicUrl alone decides them.
 import t from 'tap';
-import { authorizeOnly, CapturingBrowser, rawRequest } from '../auth/harness.js';
-import { startApp } from '../helpers/app.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { authorizeOnly, CapturingBrowser, rawRequest, startApp } from '../helpers/world.js';
 
 const EVIL = {
   host: 'evil.example',

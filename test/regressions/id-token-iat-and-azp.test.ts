@@ -1,10 +1,9 @@
 // Issue 11 (also seen): an ID token issued in the future, or authorized for another client, is refused (OIDC Core 3.1.3.7).
 import t from 'tap';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { type IdTokenTamper, startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger } from '../proxy/proxy-app.js';
+import { captureLogger, startApp } from '../helpers/world.js';
 
 const idp = await startIdp();
 t.teardown(() => idp.close());

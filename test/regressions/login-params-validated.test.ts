@@ -6,12 +6,11 @@
 import t from 'tap';
 import { request } from 'undici';
 import { buildApp } from '../../src/app.js';
-import { waitReady } from '../helpers/app.js';
 import { testConfig } from '../helpers/config.js';
 import { startIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger } from '../proxy/proxy-app.js';
+import { captureLogger, waitReady } from '../helpers/world.js';
 
 t.test('/.auth/login accepts only configured scopes and a small JSON claims object', async (t) => {
   const idp = await startIdp({ apiScopes: ['api://orders/read', 'api://files/read'] });

@@ -5,12 +5,10 @@
 // nothing cached, the API never called; the next refresh works.
 import t from 'tap';
 import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
-
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
+import { startApp, XHR } from '../helpers/world.js';
 
 t.test('malformed access tokens from a refresh are never injected', async (t) => {
   const idp = await startIdp({ apiScopes: ['api://orders/read', 'api://graph/read'] });

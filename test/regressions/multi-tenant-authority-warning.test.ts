@@ -2,7 +2,7 @@
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { testConfig } from '../helpers/config.js';
-import { captureLogger } from '../proxy/proxy-app.js';
+import { captureLogger } from '../helpers/world.js';
 
 // Discovery goes to a closed local port: the warning must not depend on the provider being up.
 const aad = (identity: Record<string, unknown>, authorization: Record<string, unknown> = {}) =>

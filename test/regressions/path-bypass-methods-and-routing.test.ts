@@ -2,12 +2,11 @@
 // on User-Agent, and a router that reads a path differently than the rules do. One canonical path decides
 // routing, authorization, token choice and forwarding, or the request is refused.
 import t from 'tap';
-import { rawRequest } from '../auth/harness.js';
 import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { rawRequest, startApp } from '../helpers/world.js';
 
 const JSON_API = { accept: 'application/json' };
 

@@ -3,11 +3,10 @@
 // something else than the upstream does.
 import t from 'tap';
 import { canonicalPath } from '../../src/proxy/canonical-path.js';
-import { rawRequest } from '../auth/harness.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { rawRequest, startApp } from '../helpers/world.js';
 
 // Each of these is `/admin/x` (or `/admin`) to IIS/NTFS or to a server that NFKC-normalizes the path.
 const ALIASES = [

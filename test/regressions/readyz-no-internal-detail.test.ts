@@ -5,7 +5,7 @@ import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { newKey, testConfig } from '../helpers/config.js';
 import { closedPort, freePort } from '../helpers/ports.js';
-import { captureLogger } from '../proxy/proxy-app.js';
+import { captureLogger } from '../helpers/world.js';
 
 t.test('provider and token store down: states in /readyz, detail in the log', async (t) => {
   const idpPort = await closedPort();

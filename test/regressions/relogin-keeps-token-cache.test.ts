@@ -1,11 +1,10 @@
 // Regression: signing in again as the same account (a second login, consent, a claims challenge) deleted the
 // token cache partition the new login had just written, so the next token request signed the user out.
 import t from 'tap';
-import { KeyedStore } from '../auth/harness.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { KeyedStore, startApp } from '../helpers/world.js';
 
 for (const mode of ['oidc', 'aad'] as const) {
   t.test(`${mode}: a second sign-in of the same account keeps its tokens`, async (t) => {

@@ -6,11 +6,10 @@ import t from 'tap';
 import WebSocket from 'ws';
 import { MemoryStore } from '../../src/token-cache/memory-store.js';
 import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { dechunk, rawRequest } from '../proxy/proxy-app.js';
+import { dechunk, rawSocket, startApp } from '../helpers/world.js';
 
 /** A MemoryStore that counts every operation. */
 class CountingStore extends MemoryStore {
@@ -104,7 +103,7 @@ t.test('bodies and the token store', async (t) => {
 
   await t.test('anonymous requests never touch the token store', async (t) => {
     const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
-      rawRequest(
+      rawSocket(
         port,
         `${method} ${path} HTTP/1.1\r\nHost: a\r\n${Object.entries(headers)
           .map(([k, v]) => `${k}: ${v}\r\n`)
@@ -164,7 +163,7 @@ t.test('bodies and the token store', async (t) => {
   t.ok(store.ops > 0, 'control: a sign-in does use the store');
   const cookie = b.cookieHeader(`${aw.url}/`) as string;
   const post = (path: string, body: string, chunked = false) =>
-    rawRequest(
+    rawSocket(
       port,
       `POST ${path} HTTP/1.1\r\nHost: a\r\nCookie: ${cookie}\r\nAccept: application/json\r\nContent-Type: application/octet-stream\r\n` +
         (chunked

@@ -5,15 +5,13 @@
 // id_token_hint of the sign-out redirect to the provider.
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
-import { authorizeOnly, CapturingBrowser, KeyedStore } from '../auth/harness.js';
 import { startApi } from '../helpers/api.js';
-import { waitReady } from '../helpers/app.js';
 import type { BrowserRequestInit } from '../helpers/browser.js';
 import { testConfig } from '../helpers/config.js';
 import { startIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger } from '../proxy/proxy-app.js';
+import { authorizeOnly, CapturingBrowser, captureLogger, KeyedStore, waitReady } from '../helpers/world.js';
 
 interface Seen {
   url: string;

@@ -1,9 +1,9 @@
 // Issue 11 item 2: an unverified email or a free-text name never becomes an identity (headers, rules).
 import t from 'tap';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { startApp } from '../helpers/world.js';
 
 type Headers = Record<string, string | undefined>;
 const principalClaims = (h: Headers) =>

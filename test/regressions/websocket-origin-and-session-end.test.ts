@@ -5,13 +5,11 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import t from 'tap';
 import WebSocket from 'ws';
-import { KeyedStore, rawRequest } from '../auth/harness.js';
-import { startApp, type TestApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { newKey } from '../helpers/config.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger } from '../proxy/proxy-app.js';
+import { captureLogger, KeyedStore, rawRequest, startApp, type TestApp } from '../helpers/world.js';
 
 /** A raw upgrade; resolves with the status line's code (the socket is then closed). */
 function upgrade(url: string, headers: Record<string, string>): Promise<number> {

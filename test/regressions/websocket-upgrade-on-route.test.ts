@@ -4,10 +4,10 @@
 import { connect } from 'node:net';
 import t from 'tap';
 import WebSocket from 'ws';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { startApp } from '../helpers/world.js';
 
 interface UpgradeAnswer {
   status: number;

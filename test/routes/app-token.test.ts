@@ -1,12 +1,10 @@
 // A `token: app` route sends the application's own client-credentials token, cached, and still needs a session.
 import t from 'tap';
 import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
-
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
+import { startApp, XHR } from '../helpers/world.js';
 
 t.test('app route: app-only token, cached, behind the session check', async (t) => {
   const idp = await startIdp({ apiScopes: ['api://orders/read'] });

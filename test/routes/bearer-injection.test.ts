@@ -1,31 +1,36 @@
 // Two routes with different audiences each get their own valid token; client Authorization and cookies never reach them.
 import t from 'tap';
-import { startApi, type TestApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
-import { startIdp } from '../helpers/idp.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { startWorld } from '../helpers/world.js';
 
 t.test('two routes, two audiences, tokens verified by each API', async (t) => {
-  const idp = await startIdp({ apiScopes: ['api://orders/read', 'api://graph/user.read'] });
-  t.teardown(() => idp.close());
-  const upstream = await startUpstream();
-  t.teardown(() => upstream.close());
-  const orders: TestApi = await startApi(idp, { audience: 'api://orders', scope: 'api://orders/read' });
-  t.teardown(() => orders.close());
-  const graph: TestApi = await startApi(idp, { audience: 'api://graph', scope: 'api://graph/user.read' });
-  t.teardown(() => graph.close());
-  const aw = await startApp({
-    idp,
-    upstreamUrl: upstream.url,
-    overrides: {
-      routes: [
-        { name: 'orders', path: '/api/orders', target: `${orders.url}/v1`, scopes: ['api://orders/read'] },
-        { name: 'graph', path: '/graph', target: `${graph.url}/beta`, scopes: ['api://graph/user.read'] },
-      ],
+  const aw = await startWorld(t, {
+    idp: { apiScopes: ['api://orders/read', 'api://graph/user.read'] },
+    apis: {
+      orders: { audience: 'api://orders', scope: 'api://orders/read' },
+      graph: { audience: 'api://graph', scope: 'api://graph/user.read' },
     },
+    config: (w) => ({
+      routes: [
+        {
+          name: 'orders',
+          path: '/api/orders',
+          target: `${w.apis.orders.url}/v1`,
+          scopes: ['api://orders/read'],
+        },
+        {
+          name: 'graph',
+          path: '/graph',
+          target: `${w.apis.graph.url}/beta`,
+          scopes: ['api://graph/user.read'],
+        },
+      ],
+    }),
   });
-  t.teardown(() => aw.close());
+  const {
+    idp,
+    apis: { orders, graph },
+  } = aw;
 
   const browser = new Browser({ ca: idp.caPem });
   const page = await signIn(browser, `${aw.url}/`, { login: 'carol' });

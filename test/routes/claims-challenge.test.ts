@@ -1,13 +1,11 @@
 // A downstream claims challenge (401 insufficient_claims) sends the user to sign in with those claims, then back.
 import t from 'tap';
 import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { NAV, startApp, XHR } from '../helpers/world.js';
 
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
-const NAV = { accept: 'text/html', 'sec-fetch-mode': 'navigate' };
 const CHALLENGE = '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}';
 const claimsOf = (q: Record<string, unknown> | undefined) =>
   JSON.parse(String(q?.claims ?? '{}')) as Record<string, Record<string, unknown>>;

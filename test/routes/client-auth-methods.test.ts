@@ -6,13 +6,11 @@
 // unauthorized_client give a log line naming the cause, readiness not ready, a 500 page with no retry.
 import t from 'tap';
 import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger } from '../proxy/proxy-app.js';
+import { captureLogger, startApp, XHR } from '../helpers/world.js';
 
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
 const BASIC_ONLY = ['client_secret_basic', 'private_key_jwt'];
 
 t.test('a provider that takes client_secret_basic only', async (t) => {

@@ -2,13 +2,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
-
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
-const NAV = { accept: 'text/html', 'sec-fetch-mode': 'navigate' };
+import { NAV, startApp, XHR } from '../helpers/world.js';
 
 t.test('provider unavailable during a refresh: 503, session kept', async (t) => {
   // 300 s tokens and renewWindow 1: every acquisition (a second after the last) needs the provider.

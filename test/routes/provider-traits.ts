@@ -4,12 +4,11 @@
 // IdP switches it on. The suite is the same for all: a trait breaks a step, never the suite's shape.
 import type { Test } from 'tap';
 import { startApi, type TestApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, parseForms, signIn } from '../helpers/browser.js';
 import { type IdpOptions, startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { startApp, XHR } from '../helpers/world.js';
 
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
 const APIS = ['orders', 'graph', 'bench', 'extra'] as const;
 type ApiName = (typeof APIS)[number];
 

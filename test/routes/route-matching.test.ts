@@ -1,12 +1,10 @@
 // Which route a request takes: longest prefix, whole segments only, per-route methods, identity headers on request.
 import t from 'tap';
 import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
-
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
+import { startApp, XHR } from '../helpers/world.js';
 
 t.test('route matching', async (t) => {
   const idp = await startIdp({ apiScopes: ['api://orders/read', 'api://graph/user.read'] });

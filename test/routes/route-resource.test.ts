@@ -4,13 +4,11 @@
 // for it has aud https://orders.example only when the token request carries that resource.
 import t from 'tap';
 import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger } from '../proxy/proxy-app.js';
+import { captureLogger, startApp, XHR } from '../helpers/world.js';
 
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
 const RESOURCE = 'https://orders.example';
 
 t.test('a route with a resource gets a token whose aud is that resource', async (t) => {

@@ -1,13 +1,11 @@
 // TLS to a route's target is verified: an unknown CA (or a wrong name) is a generic 502, a configured caFile works.
 import t from 'tap';
 import { startApi } from '../helpers/api.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { createTestTls } from '../helpers/tls.js';
 import { startUpstream } from '../helpers/upstream.js';
-
-const XHR = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
+import { startApp, XHR } from '../helpers/world.js';
 
 t.test('https targets: verified against system CAs plus caFile', async (t) => {
   const idp = await startIdp({ apiScopes: ['api://orders/read'] });
