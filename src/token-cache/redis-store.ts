@@ -1,9 +1,9 @@
 // The shared token store on Redis (standalone, Sentinel or Cluster): fail-fast commands, errors translated here.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { TokenCacheConfig } from '../config/schema.js';
+import { backoff, connect, toMs } from './redis-connect.js';
 import {
   newStoreMetrics,
   type StatusListener,
@@ -27,9 +27,6 @@ const silent: StoreLogger = { warn() {}, info() {} };
 const TRIPPED = 'token store down: failing fast until it answers again';
 // Lock releases kept for retry when Redis comes back (one per account refreshing during an outage).
 const MAX_ORPHANED_LOCKS = 10_000;
-
-/** Bounded reconnect backoff: quick first retries, then one attempt every 2 s for as long as it takes. */
-const backoff = (attempt: number) => Math.min(attempt * 100, 2000);
 
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -242,80 +239,6 @@ export class RedisStore implements Store {
     scrub(err);
     return new StoreUnavailableError(err);
   }
-}
-
-function connect(cfg: TokenCacheConfig, logger: StoreLogger): Redis | Cluster {
-  const connectTimeout = toMs(cfg.connectTimeout * 1000);
-  const commandTimeout = toMs(cfg.commandTimeout * 1000);
-  const ca = cfg.caFile === undefined ? undefined : readFileSync(cfg.caFile);
-  const common: RedisOptions = {
-    connectTimeout,
-    commandTimeout,
-    // A socket silent past a command's whole budget is dead (frozen server, black-holed network):
-    // drop it so reconnection (and Sentinel/Cluster rediscovery) starts instead of waiting on TCP keepalive.
-    socketTimeout: connectTimeout + commandTimeout,
-    // Fail fast: with no offline queue a command during an outage rejects at once instead of waiting.
-    maxRetriesPerRequest: 1,
-    // Never replay a write after reconnecting: the caller already saw it fail, and a late SET could
-    // overwrite tokens another replica wrote meanwhile.
-    autoResendUnfulfilledCommands: false,
-    // After a failover the old master turns replica: reconnect (Sentinel then finds the new master).
-    reconnectOnError: (err) => err.message.startsWith('READONLY'),
-    ...(cfg.username === undefined ? {} : { username: cfg.username }),
-    ...(cfg.password === undefined ? {} : { password: cfg.password }),
-  };
-
-  if (cfg.cluster !== undefined) {
-    if (cfg.keyPrefix.includes('{')) {
-      logger.warn(
-        { event: 'token_store', keyPrefix: cfg.keyPrefix },
-        'tokenCache.keyPrefix contains a hash tag: every key lands in one cluster slot',
-      );
-    }
-    const options: ClusterOptions = {
-      keyPrefix: cfg.keyPrefix,
-      enableOfflineQueue: false,
-      clusterRetryStrategy: backoff,
-      slotsRefreshTimeout: connectTimeout,
-      redisOptions: { ...common, ...(ca === undefined ? {} : { tls: { ca } }) },
-    };
-    return new Cluster(cfg.cluster, options);
-  }
-
-  const options: RedisOptions = {
-    ...common,
-    keyPrefix: cfg.keyPrefix,
-    enableOfflineQueue: false,
-    retryStrategy: backoff,
-  };
-  if (cfg.sentinels !== undefined) {
-    return new Redis({
-      ...options,
-      sentinels: cfg.sentinels,
-      ...(cfg.name === undefined ? {} : { name: cfg.name }),
-      sentinelCommandTimeout: commandTimeout,
-      // A CA file means TLS everywhere: to the sentinels and to the master they name.
-      ...(ca === undefined ? {} : { tls: { ca }, sentinelTLS: { ca }, enableTLSForSentinelMode: true }),
-    });
-  }
-  if (cfg.url === undefined) {
-    throw new Error('tokenCache.type redis needs url, sentinels (with name) or cluster');
-  }
-  const url = new URL(cfg.url);
-  // ioredis lets URL credentials win over options; the configured (file-resolved) ones must win.
-  if (cfg.username !== undefined) url.username = '';
-  if (cfg.password !== undefined) url.password = '';
-  if (url.protocol === 'rediss:')
-    return new Redis(url.toString(), { ...options, tls: ca === undefined ? {} : { ca } });
-  if (ca !== undefined) {
-    logger.warn({ event: 'token_store' }, 'tokenCache.caFile is ignored: the url is redis://, not rediss://');
-  }
-  return new Redis(url.toString(), options);
-}
-
-/** Whole milliseconds, at least 1 (Redis rejects PX 0 and ioredis treats a 0 timeout as none). */
-function toMs(ms: number): number {
-  return Math.max(1, Math.round(ms));
 }
 
 function isTimeout(err: unknown): boolean {

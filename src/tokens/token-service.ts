@@ -31,34 +31,14 @@ import {
   wellFormedToken,
 } from './partition.js';
 import { PartitionStore } from './partition-store.js';
+import type { AcquiredToken, TokenRequest } from './token-request.js';
+
+export { type AcquiredToken, scopesKey } from './token-request.js';
+
 import type { Provider } from './provider.js';
-
-export interface AcquiredToken {
-  accessToken: string;
-  /** Epoch ms. */
-  expiresOn: number;
-  source: 'l1' | 'store' | 'refresh' | 'app';
-}
-
-interface TokenRequest {
-  scopes: readonly string[];
-  /** scopesKey(scopes, resource). */
-  key: string;
-  claims?: string | undefined;
-  resource?: string | undefined;
-  /** Refresh even when a fresh token is cached (/.auth/refresh). */
-  force?: boolean;
-}
 
 const LOCK_MS = 15_000; // at least; longer when the provider timeout is
 const APP = '\u0000app';
-
-/** The cache key of a token request: its scopes, and its RFC 8707 resource when it has one. */
-export const scopesKey = (scopes: readonly string[], resource?: string) =>
-  [...scopes]
-    .map((s) => s.toLowerCase())
-    .sort()
-    .join(' ') + (resource ? `\n${resource}` : '');
 
 export class TokenService {
   readonly metrics = {
