@@ -10,11 +10,16 @@
 // A verified token is cached by its hash until its `exp` (bounded LRU): a repeat costs a hash only.
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { decodeJwt, type JWTPayload, jwtVerify } from 'jose';
+import { decodeJwt, errors, type JWTPayload, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { BadRequestError, InsufficientScopeError, InvalidTokenError } from '../errors.js';
+import {
+  BadRequestError,
+  InsufficientScopeError,
+  InvalidTokenError,
+  ProviderUnavailableError,
+} from '../errors.js';
 import type { Discovery } from '../tokens/discovery.js';
 import { describeRefusal } from '../tokens/id-token.js';
 import { providerKeys } from '../tokens/jwks.js';
@@ -127,6 +132,9 @@ export class BearerVerifier {
         requiredClaims: ['sub', 'exp'],
       }));
     } catch (err) {
+      // No key set to check against (the provider down): nobody can vouch for the token, and a 401
+      // would tell the client to drop a valid one. 503: a dependency is down, try again.
+      if (keysUnreachable(err)) throw new ProviderUnavailableError({ cause: err });
       throw new BearerRefusal('invalid_token', describeRefusal(err, unverified, clockSkew, token));
     }
     if (this.allowedTenants && !(tid && this.allowedTenants.has(tid.toLowerCase()))) {
@@ -195,4 +203,11 @@ function defaultIssuers(protocol: Config['identity']['protocol'], issuer: string
   if (protocol !== 'aad') return [issuer];
   const tenant = /\/([^/]+)\/v2\.0\/?$/.exec(issuer)?.[1];
   return tenant ? [issuer, `https://sts.windows.net/${tenant}/`] : [issuer];
+}
+
+/** jose's key-set fetch failures (timeout, non-200, network): not a verdict on the token. */
+function keysUnreachable(err: unknown): boolean {
+  if (err instanceof errors.JWKSTimeout) return true;
+  if (!(err instanceof errors.JOSEError)) return true; // the fetch itself threw (connection refused)
+  return err.code === 'ERR_JOSE_GENERIC'; // "Expected 200 OK from the JSON Web Key Set HTTP response"
 }

@@ -7,6 +7,7 @@
 import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { ProviderUnavailableError } from '../errors.js';
 import type { Discovery } from '../tokens/discovery.js';
 import type { ProviderHttp } from '../tokens/network.js';
 import type { Provider } from '../tokens/provider.js';
@@ -49,11 +50,14 @@ export class Introspector {
         headers: this.headers,
         body: form.toString(),
       });
-      if (!res.ok) throw new Error(`status ${res.status}`);
+      if (res.status >= 500) throw new ProviderUnavailableError({ cause: new Error(`status ${res.status}`) });
+      if (!res.ok) throw new BearerRefusal('invalid_token', `introspection failed: status ${res.status}`);
       body = (await res.json()) as Record<string, unknown>;
     } catch (err) {
-      // Fail closed: a token nobody vouched for is not let in (the reason names no token).
-      throw new BearerRefusal('invalid_token', `introspection failed: ${(err as Error).message}`);
+      if (err instanceof BearerRefusal || err instanceof ProviderUnavailableError) throw err;
+      // Unreachable or no JSON: nobody vouched for the token (fail closed), and the provider is the
+      // one down: 503, not a 401 that tells the client to drop a valid token.
+      throw new ProviderUnavailableError({ cause: err });
     }
     if (body.active !== true) throw new BearerRefusal('invalid_token', 'introspection: token not active');
     if (typeof body.exp !== 'number') throw new BearerRefusal('invalid_token', 'introspection: no exp');
