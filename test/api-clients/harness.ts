@@ -14,10 +14,10 @@ import pino from 'pino';
 import { type ApiGrants, type ApiGrantsOptions, apiGrants } from '../../lab/idp-grants.js';
 import { loggerOptions } from '../../src/logger.js';
 import type { Store } from '../../src/token-cache/store.js';
-import { startApp, type TestApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { type IdpMode, startIdp, type TestIdp } from '../helpers/idp.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { startApp, type TestApp } from '../helpers/world.js';
 
 export const OWN_API = 'api://authward-test';
 export const OWN_SCOPE = `${OWN_API}/access`;

@@ -2,10 +2,10 @@
 // /.auth/login, post_login_redirect_uri included (same-origin only); another provider's name is 404.
 import t from 'tap';
 import { request } from 'undici';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { startApp } from '../helpers/world.js';
 
 const idp = await startIdp();
 t.teardown(() => idp.close());

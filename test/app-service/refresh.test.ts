@@ -2,10 +2,10 @@
 // cached token is fresh); 401 without a session; 401 once the grant is revoked, and the session is over.
 import t from 'tap';
 import { request } from 'undici';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { startApp } from '../helpers/world.js';
 
 const idp = await startIdp();
 t.teardown(() => idp.close());

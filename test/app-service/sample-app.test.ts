@@ -4,10 +4,10 @@
 import t from 'tap';
 import { startBackend } from '../../demo/lib/backend.js';
 import { EASY_AUTH_JS, EASY_AUTH_PATH } from '../../demo/lib/easy-auth-page.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
+import { startApp } from '../helpers/world.js';
 
 const idp = await startIdp({ mode: 'aad' });
 t.teardown(() => idp.close());

@@ -4,10 +4,10 @@
 import { decodeJwt } from 'jose';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { startApp } from '../helpers/world.js';
 
 const idp = await startIdp();
 t.teardown(() => idp.close());

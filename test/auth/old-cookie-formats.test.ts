@@ -7,12 +7,11 @@ import t from 'tap';
 import { LOOP_LIMIT } from '../../src/auth/sign-in-loop.js';
 import { encodeSealed } from '../../src/session/cookie.js';
 import { sealerFromConfig } from '../../src/token-cache/crypto.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { newKey } from '../helpers/config.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { KeyedStore, rawRequest } from './harness.js';
+import { KeyedStore, rawRequest, startApp } from '../helpers/world.js';
 
 const navigate = { accept: 'text/html', 'sec-fetch-mode': 'navigate' };
 

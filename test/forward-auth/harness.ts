@@ -4,12 +4,12 @@ import http from 'node:http';
 import type { Test } from 'tap';
 import { buildApp } from '../../src/app.js';
 import { startApi, type TestApi } from '../helpers/api.js';
-import { identityFor, waitReady } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
 import { testConfig } from '../helpers/config.js';
 import { startIdp, type TestIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { identityFor, waitReady } from '../helpers/world.js';
 import { type FrontServer, startCaddy, startNginx } from './servers.js';
 
 export const ORDERS_SCOPE = 'api://orders/read';

@@ -3,8 +3,8 @@
 // that user and no one else's; the account's token cache partition is deleted either way.
 import { decodeJwt } from 'jose';
 import t, { type Test } from 'tap';
-import { KeyedStore } from '../auth/harness.js';
 import { Browser, signIn } from '../helpers/browser.js';
+import { KeyedStore } from '../helpers/world.js';
 import { logoutWorld, postLogoutToken } from './fixture.js';
 
 const { idp, logout, start } = await logoutWorld(t);

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { request } from 'undici';
 import { Browser, signIn } from '../helpers/browser.js';
-import { listKeys } from '../token-cache/fixture.js';
+import { listKeys } from '../helpers/world.js';
 import { logoutWorld } from './fixture.js';
 
 const PREFIX = 'bcl:';

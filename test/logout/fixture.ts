@@ -2,12 +2,12 @@
 // asked, authward instances with the logout channels, and the requests the provider makes.
 import type { Test } from 'tap';
 import { request } from 'undici';
-import { startApp, type TestApp } from '../helpers/app.js';
 import { newKey } from '../helpers/config.js';
 import { startIdp, type TestIdp } from '../helpers/idp.js';
 import { type IdpLogout, idpLogout } from '../helpers/idp-logout.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { startApp, type TestApp } from '../helpers/world.js';
 
 export interface LogoutWorld {
   idp: TestIdp;

@@ -6,7 +6,7 @@ import { decodeJwt } from 'jose';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { Browser, signIn } from '../helpers/browser.js';
-import { captureLogger } from '../proxy/proxy-app.js';
+import { captureLogger } from '../helpers/world.js';
 import { logoutWorld } from './fixture.js';
 
 const { idp, logout, start } = await logoutWorld(t);

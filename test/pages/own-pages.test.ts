@@ -6,11 +6,11 @@ import t from 'tap';
 import { ConfigError } from '../../src/errors.js';
 import { RETRY_AFTER_SECONDS } from '../../src/pages/error-pages.js';
 import { pagesFor } from '../../src/pages/render.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, parseForms, parseLinks, signIn } from '../helpers/browser.js';
 import { testConfig } from '../helpers/config.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { startApp } from '../helpers/world.js';
 import { type Captured, collectPages } from './scenarios.js';
 
 /** status, heading, and the links (text -> href, absolute) each page must offer. */

@@ -3,13 +3,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Test } from 'tap';
 import { buildApp } from '../../src/app.js';
-import { rawRequest } from '../auth/harness.js';
-import { identityFor, startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { testConfig } from '../helpers/config.js';
 import { startIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { identityFor, rawRequest, startApp } from '../helpers/world.js';
 
 export interface Captured {
   status: number;

@@ -4,7 +4,7 @@ import t from 'tap';
 import { request } from 'undici';
 import { closedPort } from '../helpers/ports.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { captureLogger, startProxy } from './proxy-app.js';
+import { captureLogger, startWorld } from '../helpers/world.js';
 
 const upstream = await startUpstream();
 t.teardown(() => upstream.close());
@@ -27,7 +27,7 @@ async function linesOf(lines: Line[], url: string): Promise<Line[]> {
 
 t.test('info: one line per proxied request, the access line', async (t) => {
   const { logger, lines } = captureLogger('info');
-  const proxy = await startProxy(t, upstream.url, {}, { logger });
+  const proxy = await startWorld(t, { idp: false, public: true, upstream: { url: upstream.url }, logger });
   const got = await linesOf(lines, `${proxy.url}/one`);
   t.equal(got.length, 1, `one line, got: ${got.map((l) => l.msg).join(' | ')}`);
   t.match(got[0], { msg: 'request', status: 200, route: 'upstream' });
@@ -35,7 +35,12 @@ t.test('info: one line per proxied request, the access line', async (t) => {
 
 t.test('info: an unreachable upstream adds one warning with its code, no stack', async (t) => {
   const { logger, lines } = captureLogger('info');
-  const proxy = await startProxy(t, `http://127.0.0.1:${await closedPort()}`, {}, { logger });
+  const proxy = await startWorld(t, {
+    idp: false,
+    public: true,
+    upstream: { url: `http://127.0.0.1:${await closedPort()}` },
+    logger,
+  });
   const got = await linesOf(lines, `${proxy.url}/down`);
   t.equal(got.length, 2, `access line + one failure line, got: ${got.map((l) => l.msg).join(' | ')}`);
   const failure = got.find((l) => l.msg !== 'request');
@@ -45,7 +50,12 @@ t.test('info: an unreachable upstream adds one warning with its code, no stack',
 
 t.test('debug: the failure carries its stack', async (t) => {
   const { logger, lines } = captureLogger('debug');
-  const proxy = await startProxy(t, `http://127.0.0.1:${await closedPort()}`, {}, { logger });
+  const proxy = await startWorld(t, {
+    idp: false,
+    public: true,
+    upstream: { url: `http://127.0.0.1:${await closedPort()}` },
+    logger,
+  });
   const got = await linesOf(lines, `${proxy.url}/down`);
   t.ok(
     got.some((l) => typeof (l.err as Line | undefined)?.stack === 'string'),
@@ -55,7 +65,7 @@ t.test('debug: the failure carries its stack', async (t) => {
 
 t.test('level names and ISO times by config', async (t) => {
   const { logger, lines } = captureLogger('info', { levelNames: true, timestamp: 'iso' });
-  const proxy = await startProxy(t, upstream.url, {}, { logger });
+  const proxy = await startWorld(t, { idp: false, public: true, upstream: { url: upstream.url }, logger });
   const [line] = await linesOf(lines, `${proxy.url}/named`);
   t.equal(line?.level, 'info');
   t.match(String(line?.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);

@@ -4,11 +4,10 @@
 // percent-encoded (the server sees it exactly) and raw (the server decodes it once more).
 import t, { type Test } from 'tap';
 import { safeReturnTo } from '../../src/auth/return-to.js';
-import { rawRequest, setCookieValue } from '../auth/harness.js';
-import { startApp } from '../helpers/app.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { rawRequest, setCookieValue, startApp } from '../helpers/world.js';
 
 const D = 'evil.com';
 const W = 'app.example.com'; // stands for the app's own host in "whitelisted host" tricks

@@ -4,10 +4,9 @@
 // hosts. A Host on another port (a forged one, a front proxy's internal name) is left alone: the
 // host-header-redirects regression covers it.
 import t from 'tap';
-import { rawRequest } from '../auth/harness.js';
-import { startApp } from '../helpers/app.js';
 import { startIdp } from '../helpers/idp.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { rawRequest, startApp } from '../helpers/world.js';
 
 const NAVIGATE = { accept: 'text/html', 'sec-fetch-mode': 'navigate' };
 
