@@ -8,6 +8,7 @@ import { trustedCas } from '../ca.js';
 import {
   BadRequestError,
   ClientGoneError,
+  PayloadTooLargeError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../errors.js';
@@ -88,6 +89,9 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
           reply.log.info({ event: 'client_gone', upstream }, cause.message);
           return reply.code(cause.statusCode as number).send();
         }
+        // The client's body passed its limit and the forwarding was cut for it: the client's fault (413,
+        // the error handler's rule), not the upstream's.
+        if (reply.request.bodyTooLarge) return sendError(reply.request, reply, new PayloadTooLargeError());
         const timedOut = (error as { statusCode?: number }).statusCode === 504;
         reply.log.warn(
           { event: 'upstream_error', upstream, code: cause?.code ?? (error as { code?: string }).code },

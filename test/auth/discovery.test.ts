@@ -24,6 +24,8 @@ async function startUnready(t: Tap, idp: TestIdp, upstreamUrl: string, authority
       timeout: 2,
     },
     upstream: { url: upstreamUrl },
+    // The page names the app; by default that is publicUrl's host, 127.0.0.1 here like the internals.
+    pages: { appName: 'Orders' },
   });
   const { logger, lines } = captureLogger('info');
   const app = await buildApp(config, { logger });

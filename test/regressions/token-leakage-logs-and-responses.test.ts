@@ -164,7 +164,8 @@ t.test('no secret reaches a log line or a response', async (t) => {
   };
 
   const log = lines.map((l) => JSON.stringify(l)).join('\n');
-  t.ok(lines.length > 20, `${lines.length} log lines at trace level`);
+  // One access line per request (reply-from's request lines are off): a dozen or more lines for this flow.
+  t.ok(lines.length > 10, `${lines.length} log lines at trace level`);
   t.match(log, /"event":"sign_in"/, 'the sign-in was logged');
   t.match(log, /"event":"sign_in_failed"/, 'and the failures');
   for (const [what, value] of Object.entries(secrets)) {
