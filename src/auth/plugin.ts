@@ -78,37 +78,30 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
   const isPublic = publicMatcher(config.publicRoutes);
   const authorize = authorizer(config.authorization);
 
-  /** A signed-in request: authorization, WebSocket origin, then on its way. */
-  const admit = (request: FastifyRequest, reply: FastifyReply, user: UserPrincipal): Error | undefined => {
-    if (authorize && !authorize(user.record.record.claims, request.canonicalPath)) {
-      request.log.info({ event: 'access_denied', path: request.canonicalPath }, 'authorization rules deny');
-      sendError(request, reply, new ForbiddenError());
-      return undefined;
-    }
-    if ((request.raw as { upgrade?: boolean }).upgrade === true) {
-      const from = request.headers.origin;
-      if (from !== undefined && from !== origin) {
-        request.log.info({ event: 'access_denied', reason: 'cross-origin websocket' }, 'upgrade refused');
-        return new CrossOriginError();
-      }
-      sockets.track(user.session.sid, user.session.exp, request.raw.socket);
-    }
-    request.principal = user;
-    loop.clear(request, reply);
-    return undefined;
-  };
-
-  /** An API client (bearer token): the same authorization rules, on the token's claims. */
-  const admitApi = (request: FastifyRequest, reply: FastifyReply, p: ApiPrincipal): undefined => {
-    if (authorize && !authorize(p.claims, request.canonicalPath)) {
+  /**
+   * A proven caller (session or bearer token): the authorization rules for the path on its claims; a
+   * browser's WebSocket upgrade must come from our origin and is kept with its session. Then on its way.
+   */
+  const admit = (request: FastifyRequest, reply: FastifyReply, p: UserPrincipal | ApiPrincipal) => {
+    const api = p.kind === 'api';
+    if (authorize && !authorize(api ? p.claims : p.record.record.claims, request.canonicalPath)) {
       request.log.info(
-        { event: 'access_denied', client: 'api', path: request.canonicalPath },
+        { event: 'access_denied', client: api ? 'api' : 'browser', path: request.canonicalPath },
         'authorization rules deny',
       );
       sendError(request, reply, new ForbiddenError());
       return undefined;
     }
+    if (!api && (request.raw as { upgrade?: boolean }).upgrade === true) {
+      const from = request.headers.origin;
+      if (from !== undefined && from !== origin) {
+        request.log.info({ event: 'access_denied', reason: 'cross-origin websocket' }, 'upgrade refused');
+        return new CrossOriginError();
+      }
+      sockets.track(p.session.sid, p.session.exp, request.raw.socket);
+    }
     request.principal = p;
+    if (!api) loop.clear(request, reply);
     return undefined;
   };
 
@@ -131,7 +124,6 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
         return done();
       }
       if (err) return done(err);
-      if (user?.kind === 'api') return done(admitApi(request, reply, user));
       if (user) return done(admit(request, reply, user));
       // No live session: sign in (a navigation) or 401.
       flow.unauthenticated(request, reply).then(() => done(), done);
