@@ -1,4 +1,4 @@
-// Start-up warnings computed from the config alone: allowed, but risky enough to say so once at start.
+// Start-up warnings computed from the config alone (also printed by --check-config): allowed, but risky enough to say so once at start.
 import type { Config } from './schema.js';
 
 /** Every warning for this config, in the order they are logged (event 'config', level warn). */
@@ -12,7 +12,37 @@ export function configWarnings(c: Config): string[] {
       'trustProxy is true: X-Forwarded-For/-Proto/-Host are believed from any client; list the proxies (addresses, CIDRs or a hop count) when one can reach authward directly',
     );
   }
+  warnings.push(...sharedScopeWarnings(c.routes));
+  for (const r of c.routes) {
+    if (r.token === 'app' && r.public) {
+      warnings.push(
+        `routes[${r.name}] (token: app, public: true): publicRoutes under this route send the application token for anonymous callers`,
+      );
+    }
+  }
   return warnings;
+}
+
+/**
+ * MSAL keeps one access token per scope set: a new one replaces any sharing a scope with it in the
+ * account's partition, so two user routes naming one scope for different resources keep refreshing
+ * each other's token (app tokens have one client per resource).
+ */
+function sharedScopeWarnings(routes: Config['routes']): string[] {
+  const user = routes.filter((r) => r.token !== 'app');
+  const out: string[] = [];
+  for (const [i, a] of user.entries()) {
+    for (const b of user.slice(i + 1)) {
+      if (a.resource === b.resource) continue;
+      const shared = a.scopes.find((s) => b.scopes.some((t) => t.toLowerCase() === s.toLowerCase()));
+      if (shared) {
+        out.push(
+          `routes ${a.name} and ${b.name} share scope ${shared} with different resources: their tokens replace each other in the cache (a refresh whenever the other was used); give each API its own scope`,
+        );
+      }
+    }
+  }
+  return out;
 }
 
 /**

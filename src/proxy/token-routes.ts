@@ -44,12 +44,6 @@ async function tokenRoutes(app: FastifyInstance, d: TokenRouteDeps) {
   for (const decision of d.table.routes) {
     const route = decision.config;
     const policy = routeHeaderPolicy(route);
-    if (route.token === 'app' && route.public) {
-      app.log.warn(
-        { event: 'config', route: route.name },
-        'routes[].public: publicRoutes under this route send the application token for anonymous callers',
-      );
-    }
     await app.register(forwardPlugin, {
       mount: routePrefix(route.path),
       target: route.target,

@@ -43,31 +43,10 @@ export class Provider {
    * Routes with an RFC 8707 resource: a sign-in that consents to a route's scopes also names its
    * resource, since providers accept on a token request only resources named at authorization (2.1).
    */
-  setRouteResources(
-    routes: readonly {
-      name: string;
-      scopes: readonly string[];
-      resource?: string | undefined;
-      token?: string;
-    }[],
-  ): void {
+  setRouteResources(routes: readonly { scopes: readonly string[]; resource?: string | undefined }[]): void {
     this.routeResources = routes.flatMap((r) =>
       r.resource ? [{ scopes: r.scopes.map((s) => s.toLowerCase()), resource: r.resource }] : [],
     );
-    // MSAL keeps one access token per scope set: a new one replaces any sharing a scope with it in
-    // the account's partition (app tokens have one client per resource).
-    const user = routes.filter((r) => r.token !== 'app');
-    for (const [i, a] of user.entries()) {
-      for (const b of user.slice(i + 1)) {
-        if (a.resource === b.resource) continue;
-        const shared = a.scopes.find((s) => b.scopes.some((t) => t.toLowerCase() === s.toLowerCase()));
-        if (!shared) continue;
-        this.logger.warn(
-          { event: 'config' },
-          `routes ${a.name} and ${b.name} share scope ${shared} with different resources: their tokens replace each other in the cache (a refresh whenever the other was used); give each API its own scope`,
-        );
-      }
-    }
   }
 
   /** Called once per distinct refusal of the client by the provider (invalid_client, ...). */

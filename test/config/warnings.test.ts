@@ -61,3 +61,52 @@ t.test('trustProxy true warns; a list, a hop count or false does not', async (t)
 function rawKey(): string {
   return Buffer.alloc(32, 7).toString('base64');
 }
+
+// Route warnings depend on the config alone, so --check-config reports them too (not only a start).
+const route = (name: string, extra: Record<string, unknown>) => ({
+  name,
+  path: `/${name}`,
+  target: 'https://api.example',
+  scopes: ['orders.read'],
+  ...extra,
+});
+
+t.test('two user routes sharing a scope with different resources: one warning naming both', async (t) => {
+  const c = testConfig({
+    routes: [
+      route('orders', { resource: 'https://orders.example' }),
+      route('plain', {}),
+      route('apporders', { resource: 'https://orders.example', token: 'app' }),
+    ],
+  });
+  const w = configWarnings(c).filter((m) => /share scope/.test(m));
+  t.equal(w.length, 1, 'the app-token route has its own client: no warning for it');
+  t.match(w[0], /routes orders and plain share scope orders\.read/);
+  const same = testConfig({
+    routes: [
+      route('a', { resource: 'https://orders.example' }),
+      route('b', { resource: 'https://orders.example', path: '/b' }),
+    ],
+  });
+  t.same(
+    configWarnings(same).filter((m) => /share scope/.test(m)),
+    [],
+    'one resource: no warning',
+  );
+});
+
+t.test('an app-token route with public: true is named in a warning', async (t) => {
+  const c = testConfig({
+    routes: [route('apptok', { token: 'app', public: true })],
+    publicRoutes: [{ path: '/apptok/pub/*' }],
+  });
+  const w = configWarnings(c).filter((m) => /anonymous callers/.test(m));
+  t.equal(w.length, 1);
+  t.match(w[0], /routes\[apptok\]/);
+  t.same(
+    configWarnings(testConfig({ routes: [route('apptok', { token: 'app' })] })).filter((m) =>
+      /anonymous/.test(m),
+    ),
+    [],
+  );
+});
