@@ -92,13 +92,17 @@ async function auth(app: FastifyInstance, o: AuthOptions) {
       sendError(request, reply, new ForbiddenError());
       return undefined;
     }
-    if (!api && (request.raw as { upgrade?: boolean }).upgrade === true) {
-      const from = request.headers.origin;
-      if (from !== undefined && from !== origin) {
-        request.log.info({ event: 'access_denied', reason: 'cross-origin websocket' }, 'upgrade refused');
-        return new CrossOriginError();
+    if ((request.raw as { upgrade?: boolean }).upgrade === true) {
+      // A bearer token is no cookie a browser sends cross-site: no origin check; kept until its exp.
+      if (api) sockets.trackToken(p.tokenHash, p.exp + config.identity.clockSkew, request.raw.socket);
+      else {
+        const from = request.headers.origin;
+        if (from !== undefined && from !== origin) {
+          request.log.info({ event: 'access_denied', reason: 'cross-origin websocket' }, 'upgrade refused');
+          return new CrossOriginError();
+        }
+        sockets.track(p.session.sid, p.session.exp, request.raw.socket);
       }
-      sockets.track(p.session.sid, p.session.exp, request.raw.socket);
     }
     request.principal = p;
     if (!api) loop.clear(request, reply);
