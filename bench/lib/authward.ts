@@ -10,6 +10,11 @@ import { ROOT, type Settings } from './settings.js';
 
 export const API_SCOPE = 'api://bench/read';
 export const API_AUDIENCE = 'api://bench';
+/** The app's own API (apiClients: the audience and scope of the callers' bearer tokens). */
+export const OWN_API = 'api://bench-app';
+export const OWN_SCOPE = `${OWN_API}/access`;
+/** The forwardAuth route (nginx carries it to the backend with the token authward answers). */
+export const FWD_ROUTE = '/api/orders';
 export const COOKIE = 'authward';
 
 export interface Variant {
@@ -18,6 +23,10 @@ export interface Variant {
   cache: 'memory' | 'redis';
   /** tokenCache.l1Ttl in seconds (default: the product's). */
   l1Ttl?: number;
+  /** apiClients on: bearer tokens for OWN_API accepted; routes act on behalf of the caller. */
+  apiClients?: boolean;
+  /** forwardAuth on behind nginx (Deps.publicUrl): `/.auth/verify`, the FWD_ROUTE with forwardAuth. */
+  forwardAuth?: boolean;
 }
 
 export interface Authward {
@@ -36,6 +45,8 @@ export interface Deps {
   idp: TestIdp;
   backendUrl: string;
   redisUrl?: string;
+  /** publicUrl when not authward's own address (forwardAuth: the ingress in front). */
+  publicUrl?: string;
 }
 
 /** The CLI to run: AUTHWARD_CLI (another build, e.g. a patched copy, to compare) or this checkout's dist/cli.js. */
@@ -73,7 +84,7 @@ export async function startAuthward(
   const config = {
     // Several workers need the Redis cache (they share sessions only through it).
     listen: { host: '127.0.0.1', port, ...(v.cache === 'redis' ? { workers: s.workers } : {}) },
-    publicUrl: url,
+    publicUrl: d.publicUrl ?? url,
     identity: {
       protocol: 'oidc',
       authority: d.idp.authority,
@@ -93,8 +104,25 @@ export async function startAuthward(
             ...(v.l1Ttl ? { l1Ttl: v.l1Ttl } : {}),
           },
     upstream: { url: d.backendUrl },
-    routes: [{ name: 'api', path: '/api', target: d.backendUrl, scopes: [API_SCOPE] }],
+    routes: [
+      ...(v.forwardAuth
+        ? [
+            {
+              name: 'orders',
+              path: FWD_ROUTE,
+              target: `${d.backendUrl}/v1`,
+              scopes: [API_SCOPE],
+              forwardAuth: true,
+            },
+          ]
+        : []),
+      { name: 'api', path: '/api', target: d.backendUrl, scopes: [API_SCOPE] },
+    ],
     publicRoutes: [{ path: '/public/*' }],
+    ...(v.apiClients
+      ? { apiClients: { enabled: true, audiences: [OWN_API], requiredScopes: [OWN_SCOPE] } }
+      : {}),
+    ...(v.forwardAuth ? { forwardAuth: { enabled: true }, trustProxy: ['127.0.0.1'] } : {}),
     // Per-request access lines off (LOG_LEVEL=info turns them on), as for every system in the peer rig.
     logging: { level: s.logLevel },
     metrics: { enabled: true, host: '127.0.0.1', port: await freePort() },

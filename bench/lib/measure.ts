@@ -18,6 +18,8 @@ export interface LoadTarget {
   /** Root pid of the proxy's process tree (nginx: the master); undefined for direct access. */
   proxyPid?: number;
   headers?: string[];
+  /** An ingress in front of the proxy (12a/12b: nginx asking authward): its CPU is reported apart. */
+  frontPid?: number;
   /** lua/cookies.lua with its arguments instead of lua/report.lua. */
   cookieScript?: { script: string; args: string[] };
 }
@@ -36,6 +38,8 @@ export interface Measurement {
   /** The proxy's user + system CPU over the measured run, per request and in % of one core. */
   cpuUsPerReq: number | null;
   cpuPct: number | null;
+  /** The ingress's (frontPid's tree) user + system CPU per request; null without one. */
+  frontCpuUsPerReq: number | null;
   /** Backend requests per wrk request (>= 1: every counted response came from the backend). */
   backendHitsPerReq: number;
   newBackendConns: number;
@@ -87,13 +91,15 @@ export async function measure(d: MeasureDeps, t: LoadTarget): Promise<Measuremen
     });
   await waitQuiet(s.quietWaitS);
   const proxyPids = t.proxyPid === undefined ? [] : treeOf(t.proxyPid);
+  const frontPids = t.frontPid === undefined ? [] : treeOf(t.frontPid);
   const sampler = proxyPids.length > 0 ? new RssSampler(proxyPids, s.sampleMs) : undefined;
   if (s.warmup > 0) await wrkRun(s.warmup, s.threads, s.conns);
 
-  const ours = [...proxyPids, d.backendPid, ...(d.redis ? [d.redis.pid] : [])];
+  const ours = [...proxyPids, ...frontPids, d.backendPid, ...(d.redis ? [d.redis.pid] : [])];
   const before = {
     at: process.hrtime.bigint(),
     proxy: cpuSeconds(proxyPids),
+    front: cpuSeconds(frontPids).total,
     all: cpuSeconds(ours).user,
     self: selfAndReapedUserSeconds(),
     machine: machineUserSeconds(),
@@ -104,6 +110,7 @@ export async function measure(d: MeasureDeps, t: LoadTarget): Promise<Measuremen
   const w = await wrkRun(s.duration, s.threads, s.conns);
   const wall = Number(process.hrtime.bigint() - before.at) / 1e9;
   const proxyCpu = cpuSeconds(proxyPids).total - before.proxy.total;
+  const frontCpu = cpuSeconds(frontPids).total - before.front;
   const otherUser =
     machineUserSeconds() -
     before.machine -
@@ -133,6 +140,7 @@ export async function measure(d: MeasureDeps, t: LoadTarget): Promise<Measuremen
     peakRssMiB: peak === undefined ? null : peak / 1024,
     cpuUsPerReq: proxyPids.length > 0 ? perReq(proxyCpu) : null,
     cpuPct: proxyPids.length > 0 ? (proxyCpu / wall) * 100 : null,
+    frontCpuUsPerReq: frontPids.length > 0 ? perReq(frontCpu) : null,
     backendHitsPerReq: w.requests > 0 ? (backend.requests - before.backend.requests) / w.requests : 0,
     newBackendConns: backend.connections - before.backend.connections,
     redisUsPerReq: d.redis ? perReq(redisCpu) : null,
@@ -178,6 +186,7 @@ export function combine(rounds: Measurement[]): Measurement {
     peakRssMiB: peaks.length > 0 ? Math.max(...peaks) : null,
     cpuUsPerReq: med((r) => r.cpuUsPerReq),
     cpuPct: med((r) => r.cpuPct),
+    frontCpuUsPerReq: med((r) => r.frontCpuUsPerReq),
     backendHitsPerReq: Math.min(...rounds.map((r) => r.backendHitsPerReq)),
     newBackendConns: rounds.reduce((n, r) => n + r.newBackendConns, 0),
     redisUsPerReq: med((r) => r.redisUsPerReq),

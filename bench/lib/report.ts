@@ -16,6 +16,10 @@ export const LABELS: Record<ScenarioId, string> = {
   '9a': '6 + 100k accounts in Redis',
   '9b': '7 + 100k accounts in Redis',
   '10': '7m, many sessions round-robin',
+  '11a': 'authward, API client bearer, memory',
+  '11b': 'authward, API client, OBO route, Redis',
+  '12a': 'nginx auth_request + authward verify',
+  '12b': '12a, forwardAuth token route',
 };
 
 export interface Row {
@@ -113,6 +117,7 @@ export function renderTables(rows: Row[]): string {
         f(q.p99AddedVs3, 2),
         f(q.lat1P50AddedVs3, 3),
         f(q.lat1P99AddedVs3, 3),
+        f(x.frontCpuUsPerReq, 0),
         f(x.otherPct, 0),
       ];
     });
@@ -149,6 +154,7 @@ export function renderTables(rows: Row[]): string {
         'p99 +ms vs 3',
         'c1 p50 +ms vs 3',
         'c1 p99 +ms vs 3',
+        'ingress CPU µs/req',
         'other tenants %',
       ],
       details,
@@ -211,6 +217,43 @@ export function checkTargets(rows: Row[]): TargetCheck[] {
       x && y ? `${vs(x, y, (m) => m.rps, 'req/s')} = ${f(r, 3)}x` : 'not measured',
     );
   }
+  /** x's figure against base's (per-round ratio), met when `ok` holds for it. */
+  const against = (
+    label: string,
+    x: Row | undefined,
+    base: Row | undefined,
+    pick: Pick,
+    unit: string,
+    ok: (r: number) => boolean,
+  ) => {
+    const r = x && base ? ratio(x, base, pick) : null;
+    add(
+      label,
+      r === null ? null : ok(r),
+      x && base ? `${vs(x, base, pick, unit)} = ${f(r, 2)}x` : 'not measured',
+    );
+  };
+  const cpu: Pick = (m) => m.cpuUsPerReq;
+  // Issue 14: an API client costs what a browser with the same shape does (11a ~ 5, 11b ~ 7).
+  against('11a: CPU µs/req <= 1.1x of 5', row('11a'), row('5'), cpu, 'µs', (r) => r <= 1.1);
+  against('11b: CPU µs/req <= 1.1x of 7', row('11b'), row('7'), cpu, 'µs', (r) => r <= 1.1);
+  // Issue 15: nginx carries the bytes, authward answers the subrequest (CPU: authward's process only).
+  for (const id of ['12a', '12b'] as const) {
+    against(
+      `${id}: req/s >= 1.0x of 3`,
+      row(id),
+      bare,
+      (m) => m.rps,
+      'req/s',
+      (r) => r >= 1,
+    );
+    against(`${id}: verify CPU µs/req <= 0.6x of 3`, row(id), bare, cpu, 'µs', (r) => r <= 0.6);
+  }
+  add(
+    '12a/12b: req/s >= 3x Apache + mod_auth_openidc + Redis',
+    null,
+    'measured by the anchor rig (../shared/bench/anchors.sh), not here',
+  );
   const s10 = row('10')?.m;
   add(
     '10: peak RSS <= 150 MB',

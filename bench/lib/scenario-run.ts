@@ -3,10 +3,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { TestIdp } from '../../lab/idp.js';
+import type { ApiGrants } from '../../lab/idp-grants.js';
+import { freePort } from '../../lab/ports.js';
 import type { TestRedis } from '../../lab/redis.js';
-import { type Authward, startAuthward } from './authward.js';
+import { userAccessToken } from './api-client.js';
+import { type Authward, FWD_ROUTE, startAuthward } from './authward.js';
 import type { LoadTarget, MeasureDeps } from './measure.js';
-import { type Server, startBareProxy, startNginx } from './peers.js';
+import { type Server, startBareProxy, startForwardAuthNginx, startNginx } from './peers.js';
 import { populateAccounts } from './populate.js';
 import { cpuSeconds, rssKiB } from './proc-stats.js';
 import type { Row } from './report.js';
@@ -14,7 +17,16 @@ import { INSTANCES, type InstanceName, type Peer, SPECS } from './scenarios.js';
 import { signInMany, signInUser } from './sessions.js';
 import { BENCH, type Settings } from './settings.js';
 import type { Tools } from './tools.js';
-import { expectBearer, expectBody, expectIdentity, expectRefused } from './verify.js';
+import {
+  expectApiIdentity,
+  expectBearer,
+  expectBearerRefused,
+  expectBody,
+  expectForwardedIdentity,
+  expectIdentity,
+  expectOnBehalfOf,
+  expectRefused,
+} from './verify.js';
 
 export interface Session {
   login: string;
@@ -33,12 +45,16 @@ export interface RunContext {
   body: string;
   backend: Server;
   idp: TestIdp | undefined;
+  /** The IdP's API-client grants (on-behalf-of, token exchange), for 11b's checks. */
+  grants?: ApiGrants;
+  /** LOGIN's access token for the app's own API (11a, 11b), got once per run. Never written anywhere. */
+  apiToken?: Promise<string>;
   redis: Partial<Record<'main' | 'full', RedisServer>>;
   say: (line: string) => void;
   /** Run-level facts for the JSON file (sign-in rates, Redis fill, idle RSS). */
   extra: Record<string, unknown>;
   servers: Partial<Record<Peer, Server>>;
-  instances: Map<InstanceName, { aw: Authward; session: Session }>;
+  instances: Map<InstanceName, { aw: Authward; session: Session; front?: Server }>;
   /** Seconds the rounds will take (to size the sign-in budget). */
   measureSeconds: number;
 }
@@ -67,18 +83,30 @@ async function instance(ctx: RunContext, name: InstanceName) {
   const spec = INSTANCES[name];
   const redis = spec.redis ? ctx.redis[spec.redis] : undefined;
   if (spec.redis && !redis) throw new Error(`${name}: Redis did not start`);
+  // forwardAuth: nginx's port first, it is authward's publicUrl; the user signs in through nginx.
+  const frontPort = spec.forwardAuth ? await freePort() : undefined;
   const aw = await startAuthward(ctx.s, spec, {
     idp: ctx.idp,
     backendUrl: ctx.backend.url,
     ...(redis ? { redisUrl: redis.server.url } : {}),
+    ...(frontPort ? { publicUrl: `http://127.0.0.1:${frontPort}` } : {}),
   });
+  let front: Server | undefined;
+  if (frontPort) {
+    if (!ctx.tools.nginx) throw new Error('nginx not installed');
+    front = await startForwardAuthNginx(ctx.s, ctx.tools.nginx, frontPort, {
+      authward: new URL(aw.url).host,
+      backend: new URL(ctx.backend.url).host,
+    });
+    ctx.servers['nginx-fwd'] = front;
+  }
   const idle = rssKiB([aw.child.pid]) / 1024;
-  const cookie = await signInUser(ctx.idp, aw, LOGIN, ctx.body);
+  const cookie = await signInUser(ctx.idp, front ? { ...aw, url: front.url } : aw, LOGIN, ctx.body);
   ctx.say(
-    `authward ${name} on ${aw.url} (pid ${aw.child.pid}, ${idle.toFixed(0)} MiB idle); ${LOGIN} signed in`,
+    `authward ${name} on ${aw.url} (pid ${aw.child.pid}, ${idle.toFixed(0)} MiB idle)${front ? ` behind nginx ${front.url}` : ''}; ${LOGIN} signed in`,
   );
   ctx.extra[`rssIdleMiB-${name}`] = idle;
-  const inst = { aw, session: { login: LOGIN, cookie } };
+  const inst = { aw, session: { login: LOGIN, cookie }, ...(front ? { front } : {}) };
   ctx.instances.set(name, inst);
   if (spec.redis === 'full' && redis) {
     ctx.say(`filling the second Redis with ${ctx.s.accounts} accounts cloned from ${LOGIN}'s entries`);
@@ -123,7 +151,7 @@ export async function prepare(ctx: RunContext, row: Row): Promise<Prepared> {
   }
 
   const name = spec.instance as InstanceName;
-  const { aw, session } = await instance(ctx, name);
+  const { aw, session, front } = await instance(ctx, name);
   const idp = ctx.idp as TestIdp;
   const redis = INSTANCES[name].redis ? ctx.redis[INSTANCES[name].redis ?? 'main'] : undefined;
   if (redis) deps.redis = { pid: redis.server.pid, client: redis.client };
@@ -150,6 +178,45 @@ export async function prepare(ctx: RunContext, row: Row): Promise<Prepared> {
       await expectRefused(url, session.cookie);
       await expectBearer(idp, `${aw.url}/api`, session.cookie, session.login);
       return { row, deps, recheck, target: { url, proxyPid, headers } };
+    }
+    case 'api':
+    case 'obo': {
+      ctx.apiToken ??= userAccessToken(idp, LOGIN);
+      const token = await ctx.apiToken;
+      const bearer = { authorization: `Bearer ${token}` };
+      const recheck = () => expectBody(url, ctx.body, bearer);
+      await recheck();
+      await expectBearerRefused(url, token);
+      if (spec.kind === 'api') await expectApiIdentity(aw.url, token, LOGIN);
+      else {
+        const grants = ctx.grants;
+        if (!grants) throw new Error('the IdP has no on-behalf-of grants');
+        await expectOnBehalfOf(
+          idp,
+          () => grants.served.obo + grants.served.exchange,
+          `${aw.url}/api`,
+          token,
+          LOGIN,
+        );
+      }
+      return { row, deps, recheck, target: { url, proxyPid, headers: [`Authorization: Bearer ${token}`] } };
+    }
+    case 'forward':
+    case 'forward-token': {
+      if (!front) throw new Error(`${name}: no nginx in front`);
+      const through = `${front.url}${spec.path}`;
+      const recheck = () => expectBody(through, ctx.body, cookie);
+      await recheck();
+      await expectRefused(through, session.cookie);
+      if (spec.kind === 'forward') await expectForwardedIdentity(front.url, session.cookie, session.login);
+      else await expectBearer(idp, `${front.url}${FWD_ROUTE}`, session.cookie, session.login);
+      // CPU µs/req is authward's (the verify endpoint); nginx's is the ingress column.
+      return {
+        row,
+        deps,
+        recheck,
+        target: { url: through, proxyPid, frontPid: front.child.pid, headers },
+      };
     }
     default:
       return manySessions(ctx, row, aw, deps, url, spec.users?.(ctx.s) ?? ctx.s.users);

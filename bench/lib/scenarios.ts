@@ -4,17 +4,29 @@
 // interleave all scenarios: on a shared machine, measuring 3 and 7 minutes apart is what makes
 // ratios unreliable. Scenario 9's instance has its own Redis, filled before the rounds.
 import type { Variant } from './authward.js';
-import type { ScenarioId, Settings } from './settings.js';
+import { ALL_SCENARIOS, type ScenarioId, type Settings } from './settings.js';
 
-export type Peer = 'backend' | 'nginx' | 'bare';
-export type InstanceName = 'mem' | 'mem-many' | 'redis' | 'redis-full' | 'redis-nol1';
+export type Peer = 'backend' | 'nginx' | 'bare' | 'nginx-fwd';
+export type InstanceName =
+  | 'mem'
+  | 'mem-many'
+  | 'redis'
+  | 'redis-full'
+  | 'redis-nol1'
+  | 'mem-api'
+  | 'redis-api'
+  | 'fwd';
 
 export interface ScenarioSpec {
   /** A peer system, or an authward instance. */
   peer?: Peer;
   instance?: InstanceName;
-  /** public: no session; session: the default upstream; token: the bearer route; many: token, N sessions. */
-  kind: 'peer' | 'public' | 'session' | 'token' | 'many';
+  /**
+   * public: no session; session: the default upstream; token: the bearer route; many: token, N sessions;
+   * api: an API client's bearer token, default upstream; obo: the same on the bearer route (on-behalf-of);
+   * forward / forward-token: nginx with auth_request in front, session, default upstream / forwardAuth route.
+   */
+  kind: 'peer' | 'public' | 'session' | 'token' | 'many' | 'api' | 'obo' | 'forward' | 'forward-token';
   path: string;
   /** kind many: how many users sign in (default USERS). */
   users?: (s: Settings) => number;
@@ -33,6 +45,11 @@ export const INSTANCES: Record<InstanceName, InstanceSpec> = {
   'redis-full': { name: 'redis-full', cache: 'redis', redis: 'full' },
   // l1Ttl is an exclusiveMinimum-0 number of seconds: 1 ms means every request misses the L1.
   'redis-nol1': { name: 'redis-nol1', cache: 'redis', l1Ttl: 0.001, redis: 'main' },
+  // 5 and 7's twins with apiClients on: 11a/11b's callers send a bearer token instead of the cookie.
+  'mem-api': { name: 'mem-api', cache: 'memory', apiClients: true },
+  'redis-api': { name: 'redis-api', cache: 'redis', apiClients: true, redis: 'main' },
+  // Behind nginx (auth_request): publicUrl is nginx's address, sessions are signed in through it.
+  fwd: { name: 'fwd', cache: 'memory', forwardAuth: true },
 };
 
 export const SPECS: Record<ScenarioId, ScenarioSpec> = {
@@ -49,9 +66,16 @@ export const SPECS: Record<ScenarioId, ScenarioSpec> = {
   '9a': { instance: 'redis-full', kind: 'session', path: '/' },
   '9b': { instance: 'redis-full', kind: 'token', path: '/api/' },
   '10': { instance: 'mem-many', kind: 'many', path: '/api/' },
+  '11a': { instance: 'mem-api', kind: 'api', path: '/' },
+  '11b': { instance: 'redis-api', kind: 'obo', path: '/api/' },
+  '12a': { instance: 'fwd', kind: 'forward', path: '/' },
+  '12b': { instance: 'fwd', kind: 'forward-token', path: '/api/orders/' },
 };
 
-export const ORDER: ScenarioId[] = ['1', '2', '3', '4', '5', '6', '7', '7m', '8', '8u', '9a', '9b', '10'];
+/** The default set, each extra right after the scenario it varies (7m after 7, 8u after 8). */
+export const ORDER: ScenarioId[] = ALL_SCENARIOS.flatMap((id): ScenarioId[] =>
+  id === '7' ? ['7', '7m'] : id === '8' ? ['8', '8u'] : [id],
+);
 
 export function plan(selected: readonly ScenarioId[]): ScenarioId[] {
   return ORDER.filter((id) => selected.includes(id));

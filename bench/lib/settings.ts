@@ -15,7 +15,23 @@ const num = (name: string, dflt: number): number => {
   return n;
 };
 
-export const ALL_SCENARIOS = ['1', '2', '3', '4', '5', '6', '7', '8', '9a', '9b', '10'] as const;
+export const ALL_SCENARIOS = [
+  '1',
+  '2',
+  '3',
+  '4',
+  '5',
+  '6',
+  '7',
+  '8',
+  '9a',
+  '9b',
+  '10',
+  '11a',
+  '11b',
+  '12a',
+  '12b',
+] as const;
 /**
  * Not in the default set: 7m is 7 with the memory token cache (10's single-session twin); 8u is 8
  * with USERS_8U sessions round-robin, so concurrent requests cannot share one in-flight store read.
