@@ -47,10 +47,15 @@ async function main(argv: string[]): Promise<number> {
   if (args.positionals.length > 0) return usageError(`unknown command ${args.positionals[0]}`);
   const file = args.values.config ?? process.env.AUTHWARD_CONFIG;
   if (!file) return usageError('no config file: pass --config FILE or set AUTHWARD_CONFIG');
-  const { loadConfigFile, UnreadableConfigError } = await import('./config/load.js');
+  const [{ loadConfigFile, UnreadableConfigError }, { loadLayout }] = await Promise.all([
+    import('./config/load.js'),
+    import('./pages/templates.js'),
+  ]);
   let config: Config;
   try {
     config = loadConfigFile(file);
+    // The operator's page templates are config too: --check-config finds what the start would refuse.
+    loadLayout(config.pages.templates);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     // (A missing file's message names it already.)

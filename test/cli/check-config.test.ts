@@ -8,7 +8,14 @@ import { rawConfig } from '../helpers/config.js';
 import { repoPath } from '../helpers/repo-root.js';
 import { type RunResult, runCli } from './cli-process.js';
 
-const dir = t.testdir();
+// pages.templates: a folder checked at start (src/pages/templates.ts); --check-config checks it too.
+const dir = t.testdir({
+  templates: {
+    good: { 'page.html': '<html lang="en"><title>{{title}}</title>{{content}} {{requestId}}</html>' },
+    bad: { 'page.html': '<html>{{title}} {{contnet}} {{requestId}}</html>', 'error.html': 'x' },
+  },
+});
+const templates = join(dir, 'templates');
 const good = join(dir, 'good.yaml');
 writeFileSync(good, stringify(rawConfig()));
 const bad = join(dir, 'bad.yaml');
@@ -22,6 +29,14 @@ writeFileSync(
     }),
   ),
 );
+
+const withTemplates = (name: string) => {
+  const path = join(dir, `templates-${name}.yaml`);
+  writeFileSync(path, stringify(rawConfig({ pages: { templates: join(templates, name) } })));
+  return path;
+};
+const goodTemplates = withTemplates('good');
+const badTemplates = withTemplates('bad');
 
 const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 const missing = join(dir, 'missing.yaml');
@@ -41,6 +56,8 @@ const runs = {
   help: runCli(['--help']),
   version: runCli(['--version']),
   noValue: runCli(['--config']),
+  goodTemplates: runCli(['--config', goodTemplates, '--check-config']),
+  badTemplates: runCli(['--config', badTemplates, '--check-config']),
 };
 
 t.test('--check-config on a good file: exit 0', async (t) => {
@@ -70,6 +87,24 @@ t.test('starting (without --check-config) on a bad file: exit 1 the same way', a
   t.equal(r.code, 1);
   t.match(r.stderr, 'upstream.url: must be an absolute http(s) URL');
   t.notMatch(r.stderr, STACK);
+});
+
+t.test('--check-config checks pages.templates as the start does: every problem, exit 1', async (t) => {
+  const good = await runs.goodTemplates;
+  t.equal(good.code, 0, good.stderr);
+  t.equal(good.stdout, `authward: ${goodTemplates}: configuration is valid\n`);
+  const r = await runs.badTemplates;
+  t.equal(r.code, 1, `exit 1, not "valid": ${r.stdout}`);
+  t.equal(r.stdout, '');
+  const page = join(templates, 'bad', 'page.html');
+  const [first, ...problems] = r.stderr.split('\n');
+  t.equal(first, `authward: ${badTemplates}: invalid configuration:`);
+  t.same(problems.toSorted(), [
+    '',
+    `  - pages.templates: ${join(templates, 'bad', 'error.html')}: unknown file (known: page.html)`,
+    `  - pages.templates: ${page}: missing the placeholder {{content}}`,
+    `  - pages.templates: ${page}: unknown placeholder {{contnet}} (known: title, appName, content, requestId)`,
+  ]);
 });
 
 t.test('a missing config file: exit 1 naming it', async (t) => {
