@@ -10,6 +10,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { authorizer } from '../auth/authorize.js';
+import { BearerRefusal, refuse } from '../auth/bearer-authenticator.js';
 import { identityOf, type Principal } from '../auth/principal.js';
 import { publicMatcher } from '../auth/public-routes.js';
 import { derive } from '../config/derived.js';
@@ -89,6 +90,10 @@ async function forwardAuth(app: FastifyInstance, p: Parts) {
       return done();
     }
     app.identify(request, (err, who) => {
+      if (err instanceof BearerRefusal) {
+        refuse(request, reply, err); // 401 invalid_token (nginx hands its WWW-Authenticate on)
+        return done();
+      }
       if (err) {
         reply.send(err);
         return done();
@@ -103,7 +108,7 @@ async function forwardAuth(app: FastifyInstance, p: Parts) {
         return done();
       }
       reply.headers(NOBODY).headers(identityOf(who) ?? {});
-      if (route.kind !== 'route' || !route.config.forwardAuth || who.kind !== 'user') {
+      if (route.kind !== 'route' || !route.config.forwardAuth) {
         reply.code(200).send();
         return done();
       }

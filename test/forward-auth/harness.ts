@@ -2,7 +2,9 @@
 // and nginx or caddy in front, started from docs/forward-auth/ and closed at teardown.
 import http from 'node:http';
 import type { Test } from 'tap';
+import { type ApiGrants, apiGrants } from '../../lab/idp-grants.js';
 import { buildApp } from '../../src/app.js';
+import { OWN_API, OWN_SCOPE, ROLE } from '../api-clients/harness.js';
 import { startApi, type TestApi } from '../helpers/api.js';
 import { Browser } from '../helpers/browser.js';
 import { testConfig } from '../helpers/config.js';
@@ -13,6 +15,9 @@ import { identityFor, waitReady } from '../helpers/world.js';
 import { type FrontServer, startCaddy, startNginx } from './servers.js';
 
 export const ORDERS_SCOPE = 'api://orders/read';
+// apiWorld's settings (test/api-clients/harness.ts), for the IdP's own API and app-only callers.
+const API_CLIENTS = { enabled: true, audiences: [OWN_API], requiredScopes: [OWN_SCOPE] };
+const APP_ONLY = { allowAppOnly: true, allowedRoles: [ROLE] };
 
 export interface Setup {
   idp: TestIdp;
@@ -22,14 +27,25 @@ export interface Setup {
   /** authward's own address (what the front server proxies to). */
   authward: string;
   browser: Browser;
+  /** The IdP's on-behalf-of grants (with `apiClients: true`). */
+  grants?: ApiGrants;
 }
 
 export async function forwardAuthSetup(
   t: Test,
   server: 'nginx' | 'caddy',
   overrides: Record<string, unknown> = {},
+  /** apiClients: the IdP grants on-behalf-of and authward takes API clients' tokens for OWN_API. */
+  o: { apiClients?: boolean } = {},
 ): Promise<Setup> {
-  const idp = await startIdp({ apiScopes: [ORDERS_SCOPE] });
+  const grants = o.apiClients
+    ? apiGrants({ assertionAudiences: [OWN_API], appRoles: [ROLE], grants: ['obo'] })
+    : undefined;
+  const idp = await startIdp({
+    mode: o.apiClients ? 'aad' : 'oidc',
+    apiScopes: o.apiClients ? [ORDERS_SCOPE, OWN_SCOPE] : [ORDERS_SCOPE],
+    ...(grants ? { extend: grants.extend } : {}),
+  });
   t.teardown(() => idp.close());
   const backend = await startUpstream();
   t.teardown(() => backend.close());
@@ -56,6 +72,7 @@ export async function forwardAuthSetup(
     ],
     publicRoutes: [{ path: '/public/*' }],
     authorization: { paths: [{ prefix: '/admin', allowedUsers: ['root'] }] },
+    ...(o.apiClients ? { apiClients: { ...API_CLIENTS, ...APP_ONLY } } : {}),
   });
   const app = await buildApp(config);
   await app.listen({ host: '127.0.0.1', port: awPort });
@@ -68,7 +85,7 @@ export async function forwardAuthSetup(
   t.teardown(() => front.close());
   const browser = new Browser({ ca: idp.caPem });
   t.teardown(() => browser.close());
-  return { idp, backend, orders, front, authward, browser };
+  return { idp, backend, orders, front, authward, browser, ...(grants ? { grants } : {}) };
 }
 
 /**
