@@ -1,13 +1,14 @@
 // npm run bench -- --profile: node --cpu-prof on the proxy under load, self time summarized per function and package.
 //
-// PROFILE_SCENARIOS [3,7]: any of 3 (the bare proxy, the baseline) and 4, 5, 6, 7, 7m, 8 (authward);
+// PROFILE_SCENARIOS [3,7]: any of 3 (the bare proxy, the baseline) and 4, 5, 6, 7, 7m, 8, 11a, 11b (authward);
 // PROFILE_DURATION [10] s after WARMUP; PROFILE_USERS [0]: that many sessions round-robin instead of one. With 3 and an authward scenario, a side-by-side table shows
 // what authward adds per request, package by package. The .cpuprofile files (open them in Chrome
 // DevTools) and the summaries land in the run's results folder.
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startIdp, type TestIdp } from '../lab/idp.js';
+import type { TestIdp } from '../lab/idp.js';
 import { startRedis, type TestRedis } from '../lab/redis.js';
+import { startBenchIdp, userAccessToken } from './lib/api-client.js';
 import { needsBuild, startAuthward } from './lib/authward.js';
 import { type ProfileSummary, renderSummary, summarize } from './lib/cpuprofile.js';
 import { type Server, startBackend, startBareProxy } from './lib/peers.js';
@@ -18,7 +19,7 @@ import { findTools } from './lib/tools.js';
 import { expectBearer, expectBody } from './lib/verify.js';
 import { runWrk } from './lib/wrk.js';
 
-const PROFILABLE = new Set(['3', '4', '5', '6', '7', '7m', '8']);
+const PROFILABLE = new Set(['3', '4', '5', '6', '7', '7m', '8', '11a', '11b']);
 
 interface Shared {
   s: Settings;
@@ -44,6 +45,7 @@ async function profileOne(sh: Shared, id: ScenarioId, seconds: number): Promise<
   const prof = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
   let url: string;
   let cookie: string | undefined;
+  let bearer: string | undefined;
   let cookieFile: string | undefined;
   let spawnedAt: number;
   let stop: () => Promise<void>;
@@ -64,7 +66,8 @@ async function profileOne(sh: Shared, id: ScenarioId, seconds: number): Promise<
     spawnedAt = aw.spawnedAt;
     stop = () => aw.stop();
     const signedIn = await signInUser(idp, aw, 'bench-user', sh.body);
-    if (spec.kind !== 'public') cookie = signedIn;
+    if (spec.kind === 'api' || spec.kind === 'obo') bearer = await userAccessToken(idp, 'bench-user');
+    else if (spec.kind !== 'public') cookie = signedIn;
     url = `${aw.url}${spec.path}`;
     if (spec.kind === 'token') await expectBearer(idp, `${aw.url}/api`, signedIn, 'bench-user');
     // PROFILE_USERS=n: n sessions round-robin (e.g. 8 without requests sharing one in-flight read).
@@ -83,8 +86,8 @@ async function profileOne(sh: Shared, id: ScenarioId, seconds: number): Promise<
       sh.say(`${many.sessions.length} sessions signed in for the profile`);
     }
   }
-  await expectBody(url, sh.body, cookie ? { cookie } : {});
-  const headers = cookie ? [`Cookie: ${cookie}`] : [];
+  await expectBody(url, sh.body, cookie ? { cookie } : bearer ? { authorization: `Bearer ${bearer}` } : {});
+  const headers = cookie ? [`Cookie: ${cookie}`] : bearer ? [`Authorization: Bearer ${bearer}`] : [];
   const load = (sec: number) =>
     runWrk({
       wrk: sh.wrk,
@@ -156,7 +159,7 @@ export async function runProfile(say: (line: string) => void): Promise<number> {
   const backend = await startBackend(s);
   const sh: Shared = { s, wrk: tools.wrk, backend, body: await (await fetch(`${backend.url}/`)).text(), say };
   try {
-    if (ids.some((id) => id !== '3')) sh.idp = await startIdp({ apiScopes: ['api://bench/read'] });
+    if (ids.some((id) => id !== '3')) sh.idp = (await startBenchIdp()).idp;
     if (needsRedis) sh.redis = await startRedis();
     const done: Profiled[] = [];
     for (const id of ids) done.push(await profileOne(sh, id as ScenarioId, seconds));
