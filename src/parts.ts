@@ -31,6 +31,8 @@ export interface AppDeps {
   store?: Store;
   /** Serve metrics.port here (default); a cluster worker leaves it to the primary (src/workers.ts). */
   metricsServer?: boolean;
+  /** Epoch ms now, read by the API clients' token checks (tests move time with it). Default Date.now. */
+  clock?: () => number;
 }
 
 export interface Parts {
@@ -90,6 +92,7 @@ export function buildParts(app: FastifyInstance, config: Config, logger: Logger,
         idp,
         logger,
         introspectorFor(config, doc, provider, logger),
+        deps.clock,
       );
     const oboProblem = obo?.providerProblem(config.routes);
     if (oboProblem) logger.error({ event: 'config' }, oboProblem);

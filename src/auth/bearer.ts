@@ -7,7 +7,9 @@
 // `tid`, which must be in identity.allowedTenants when set); `aud` one of the audiences; `exp`/`nbf`
 // within identity.clockSkew; an ID token is never an access token; a delegated token carries one of
 // requiredScopes, an app-only token is refused unless allowAppOnly and it carries one of allowedRoles.
-// A verified token is cached by its hash until its `exp` (bounded LRU): a repeat costs a hash only.
+// A verified token is cached by its hash until its `exp` (bounded LRU): a repeat costs a hash only. An
+// opaque token's introspection answer is cached for apiClients.introspection.cacheSeconds at most (never
+// past `exp`), so a token revoked at the provider is refused at most that long after.
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { decodeJwt, errors, type JWTPayload, jwtVerify } from 'jose';
@@ -74,8 +76,14 @@ const list = (v: unknown) =>
 const scopeMatches = (granted: string, required: string) =>
   granted === required || required.endsWith(`/${granted}`) || granted.endsWith(`/${required}`);
 
+/** A verified token's principal and when it stops being served from the cache (epoch ms). */
+interface Verified {
+  principal: ApiPrincipal;
+  until: number;
+}
+
 export class BearerVerifier {
-  private readonly verified: LRUCache<string, ApiPrincipal> | null;
+  private readonly verified: LRUCache<string, Verified> | null;
   private readonly jwks: ReturnType<typeof providerKeys>;
   private readonly issuers: readonly string[];
   private readonly audiences: string[];
@@ -89,6 +97,8 @@ export class BearerVerifier {
     logger?: Logger,
     /** apiClients.introspection: opaque tokens asked about at the provider (else refused). */
     private readonly introspector?: Introspector,
+    /** Epoch ms now (tests move time with it). */
+    private readonly now: () => number = Date.now,
   ) {
     const a = config.apiClients;
     const id = config.identity;
@@ -103,7 +113,7 @@ export class BearerVerifier {
   peek(hash: string): ApiPrincipal | undefined {
     const hit = this.verified?.get(hash);
     if (!hit) return undefined;
-    if (hit.exp > Date.now() / 1000) return hit;
+    if (hit.until > this.now()) return hit.principal;
     this.verified?.delete(hash);
     return undefined;
   }
@@ -128,6 +138,7 @@ export class BearerVerifier {
         issuer: issuers,
         audience: this.audiences,
         clockTolerance: clockSkew,
+        currentDate: new Date(this.now()),
         algorithms: [...this.config.apiClients.algorithms],
         requiredClaims: ['sub', 'exp'],
       }));
@@ -141,7 +152,7 @@ export class BearerVerifier {
       throw new BearerRefusal('invalid_token', `tenant ${tid ?? '(none)'} is not allowed`);
     }
     const principal = this.admit(payload, token, hash);
-    this.verified?.set(hash, principal);
+    this.verified?.set(hash, { principal, until: principal.exp * 1000 });
     return principal;
   }
 
@@ -153,9 +164,13 @@ export class BearerVerifier {
       throw refuse('unexpected iss');
     const aud = Array.isArray(p.aud) ? p.aud : p.aud === undefined ? [] : [p.aud];
     if (!aud.some((a) => this.audiences.includes(a))) throw refuse('no accepted aud');
-    if ((p.exp as number) + this.config.identity.clockSkew <= Date.now() / 1000) throw refuse('expired');
+    const now = this.now();
+    if (((p.exp as number) + this.config.identity.clockSkew) * 1000 <= now) throw refuse('expired');
     const principal = this.admit(p, token, hash);
-    this.verified?.set(hash, principal);
+    // The provider's word holds until the bound: then it is asked again (a revocation is noticed).
+    const bound = now + this.config.apiClients.introspection.cacheSeconds * 1000;
+    const until = Math.min(principal.exp * 1000, bound);
+    if (until > now) this.verified?.set(hash, { principal, until });
     return principal;
   }
 

@@ -190,3 +190,29 @@ export function call(url: string, token: string | undefined, headers: Record<str
     },
   });
 }
+
+type Info = (ctx: unknown, indicator: string) => Promise<Record<string, unknown>>;
+
+/** IdP configuration: introspection on, and the app's own API gets opaque (not JWT) access tokens. */
+export function opaqueTokens(configuration: Record<string, unknown>) {
+  const features = configuration.features as Record<string, Record<string, unknown>>;
+  features.introspection = { enabled: true };
+  const ri = features.resourceIndicators as { getResourceServerInfo: Info };
+  const info = ri.getResourceServerInfo;
+  ri.getResourceServerInfo = async (ctx, indicator) => {
+    const base = await info(ctx, indicator);
+    if (indicator !== OWN_API) return base;
+    const { jwt: _jwt, ...rest } = base;
+    return { ...rest, accessTokenFormat: 'opaque' };
+  };
+}
+
+/** Revokes a token at the IdP (RFC 7009), as authward's own client. */
+export function revoke(idp: TestIdp, token: string) {
+  const c = idp.clients.secret;
+  return idp.fetch(String(idp.discovery.revocation_endpoint), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token, client_id: c.clientId, client_secret: c.clientSecret }).toString(),
+  });
+}

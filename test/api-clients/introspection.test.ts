@@ -2,23 +2,7 @@
 // token for this API is let in like a JWT; with it off, or once the token is revoked, or for a token the
 // provider never issued, the answer is 401 invalid_token. The test IdP issues opaque tokens for the app's API.
 import t from 'tap';
-import { apiWorld, call, OWN_API, userToken } from './harness.js';
-
-type Info = (ctx: unknown, indicator: string) => Promise<Record<string, unknown>>;
-
-/** IdP: introspection on, and the app's own API gets opaque (not JWT) access tokens. */
-function opaqueTokens(configuration: Record<string, unknown>) {
-  const features = configuration.features as Record<string, Record<string, unknown>>;
-  features.introspection = { enabled: true };
-  const ri = features.resourceIndicators as { getResourceServerInfo: Info };
-  const info = ri.getResourceServerInfo;
-  ri.getResourceServerInfo = async (ctx, indicator) => {
-    const base = await info(ctx, indicator);
-    if (indicator !== OWN_API) return base;
-    const { jwt: _jwt, ...rest } = base;
-    return { ...rest, accessTokenFormat: 'opaque' };
-  };
-}
+import { apiWorld, call, opaqueTokens, revoke, userToken } from './harness.js';
 
 t.test('opaque tokens through introspection', async (t) => {
   const w = await apiWorld(t, 'oidc', {
@@ -46,16 +30,7 @@ t.test('opaque tokens through introspection', async (t) => {
   t.match(never.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
 
   const second = await userToken(w.idp, 'dora');
-  const c = w.idp.clients.secret;
-  const revoked = await w.idp.fetch(String(w.idp.discovery.revocation_endpoint), {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      token: second,
-      client_id: c.clientId,
-      client_secret: c.clientSecret,
-    }).toString(),
-  });
+  const revoked = await revoke(w.idp, second);
   t.equal(revoked.status, 200, 'the IdP revoked the second token');
   const afterRevoke = await call(`${w.aw.url}/hello`, second);
   t.equal(afterRevoke.status, 401, 'a revoked opaque token is refused');

@@ -76,8 +76,15 @@ export const ApiClients = strict(
         endpoint: Type.Optional(
           HttpUrl("Introspection endpoint. Default: discovery's `introspection_endpoint`."),
         ),
+        cacheSeconds: Type.Integer({
+          minimum: 0,
+          maximum: 86_400,
+          default: 60,
+          description:
+            "How long an active answer is trusted before the provider is asked again (never past the token's `exp`): a token revoked at the provider is refused at most this long after. 0 asks on every request.",
+        }),
       },
-      'Opaque access tokens: checked at the provider, then like JWTs (`active`, iss, aud, exp, scope or role); active results cached with verified tokens until `exp` (a token revoked meanwhile stays accepted until then).',
+      'Opaque access tokens: checked at the provider, then like JWTs (`active`, iss, aud, exp, scope or role); an active answer is cached with verified tokens for cacheSeconds at most.',
     ),
   },
   'API clients with bearer tokens (issue 14): verification, app-only callers, on-behalf-of for routes.',
