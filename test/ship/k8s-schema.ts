@@ -16,6 +16,9 @@ export interface Manifest {
 
 /** 'apps/v1' + 'Deployment' -> 'kubernetes-models/apps/v1/Deployment'; core 'v1' has no group. */
 export function modelPath(m: Manifest['doc']): string {
+  // prometheus-operator's CRDs (the Helm chart's ServiceMonitor) come in their own package.
+  if (m.apiVersion.startsWith('monitoring.coreos.com/'))
+    return `@kubernetes-models/prometheus-operator/${m.apiVersion}/${m.kind}`;
   return `kubernetes-models/${m.apiVersion}/${m.kind}`;
 }
 
