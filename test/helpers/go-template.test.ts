@@ -49,6 +49,22 @@ t.test('the Sprig and Helm functions the chart uses', async (t) => {
   t.equal(render('{{ hasKey .m "a" }} {{ eq .s "x" }}', { m: { a: null }, s: 'x' }), 'true true');
 });
 
+t.test(
+  'missing keys: nil by default, an error under strict (helm lint --strict), nil through index',
+  async (t) => {
+    const defines: Defines = new Map();
+    const nodes = parseTemplate(
+      't',
+      '{{ default "none" .m.x }}|{{ default "none" (index .m "x") }}',
+      defines,
+    );
+    t.equal(execute(nodes, { m: {} }, defines), 'none|none');
+    t.throws(() => execute(nodes, { m: {} }, defines, true), /map has no entry for key "x"/);
+    const viaIndex = parseTemplate('t', '{{ default "none" (index .m "x") }}', defines);
+    t.equal(execute(viaIndex, { m: {} }, defines, true), 'none');
+  },
+);
+
 t.test('anything outside the subset fails loudly', async (t) => {
   const fails: [string, unknown, RegExp][] = [
     ['{{ upper "a" }}', {}, /function "upper" is not supported/],

@@ -10,9 +10,11 @@
 //              {{ $x := pipeline }}, if / else if / else, range (list or map, sorted keys; $v := or
 //              $k, $v :=) with else, with / else, define (named templates, global across files)
 //   functions  include default quote printf(%s %d %v) toYaml indent nindent dict set deepCopy not and
-//              or eq ne gt int empty hasKey required fail trunc trimSuffix sha256sum
+//              or eq ne gt int index empty hasKey required fail trunc trimSuffix sha256sum
+//   strict     execute(..., strict = true): a missing map key is an error (missingkey=error, what
+//              `helm lint --strict` renders with); otherwise nil, as Helm's default missingkey=zero
 //   stricter   printing nil (Helm prints nothing), a map or a list is an error; a field of nil is an
-//              error (as in Go; a missing map key itself is nil, as in Helm); eq/ne compare strings
+//              error (as in Go); eq/ne compare strings
 //              and booleans only and gt numbers only, so a number from values (a float64 in Helm)
 //              must go through `int` before gt, which Helm needs too but this renderer cannot
 //              check; a number Go would print in exponent form (>= 1e6) is an error.
@@ -225,11 +227,13 @@ interface State {
   dot: Value;
   vars: Map<string, Value>[];
   defines: Defines;
+  /** missingkey=error, as `helm lint --strict` and `helm template --strict` render. */
+  strict: boolean;
 }
 
 /** Renders parsed nodes with `data` as both `.` and `$`. */
-export function execute(nodes: Node[], data: Value, defines: Defines): string {
-  return run(nodes, { dot: data, vars: [new Map([['$', data]])], defines });
+export function execute(nodes: Node[], data: Value, defines: Defines, strict = false): string {
+  return run(nodes, { dot: data, vars: [new Map([['$', data]])], defines, strict });
 }
 
 function run(nodes: Node[], s: State): string {
@@ -307,20 +311,22 @@ function evalArg(a: Arg, s: State, at: string): Value {
     case 'fn':
       return evalCmd([a], s, at);
     case 'field':
-      return walk(s.dot, a.path, at);
+      return walk(s.dot, a.path, s.strict, at);
     case 'var': {
       const scope = [...s.vars].reverse().find((m) => m.has(a.name));
       if (!scope) throw new TemplateError(`${at}: undefined variable ${a.name}`);
-      return walk(scope.get(a.name), a.path, at);
+      return walk(scope.get(a.name), a.path, s.strict, at);
     }
   }
 }
 
-function walk(v: Value, path: string[], at: string): Value {
+function walk(v: Value, path: string[], strict: boolean, at: string): Value {
   let cur = v;
   for (const key of path) {
     if (!isMap(cur)) throw new TemplateError(`${at}: .${key} of ${cur === null ? 'nil' : typeof cur}`);
-    cur = Object.hasOwn(cur, key) ? cur[key] : undefined; // a missing key is nil, as in Helm
+    if (strict && !Object.hasOwn(cur, key))
+      throw new TemplateError(`${at}: map has no entry for key "${key}"`);
+    cur = Object.hasOwn(cur, key) ? cur[key] : undefined; // else nil, as Helm's missingkey=zero
   }
   return cur;
 }
@@ -380,7 +386,7 @@ const FUNCTIONS: Record<string, Fn> = {
   include: arity(2, ([name, data], s, at) => {
     const body = s.defines.get(String(name));
     if (!body) throw new TemplateError(`${at}: no template "${String(name)}"`);
-    return run(body, { dot: data, vars: [new Map([['$', data]])], defines: s.defines });
+    return run(body, { ...s, dot: data, vars: [new Map([['$', data]])] });
   }),
   default: arity(2, ([d, v]) => (truthy(v) ? v : d)),
   quote: arity(1, ([v], _s, at) => JSON.stringify(str(v, at))),
@@ -449,6 +455,12 @@ const FUNCTIONS: Record<string, Fn> = {
   }),
   fail: arity(1, ([msg]) => {
     throw new TemplateError(String(msg));
+  }),
+  // Go's index: a missing map key is nil even under missingkey=error.
+  index: arity(2, ([v, key], _s, at) => {
+    if (Array.isArray(v) && typeof key === 'number') return v[key];
+    if (isMap(v)) return Object.hasOwn(v, String(key)) ? v[String(key)] : undefined;
+    throw new TemplateError(`${at}: index of ${v === null || v === undefined ? 'nil' : typeof v}`);
   }),
   empty: arity(1, ([v]) => !truthy(v)),
   hasKey: arity(2, ([d, k]) => isMap(d) && Object.hasOwn(d, String(k))),

@@ -38,7 +38,8 @@ export function coalesce(defaults: unknown, given: unknown): unknown {
   return out;
 }
 
-export function renderChart(dir: string, release: Release, values: Values = {}): Rendered {
+/** `strict`: missing keys are errors, as `helm lint --strict` renders (the default here). */
+export function renderChart(dir: string, release: Release, values: Values = {}, strict = true): Rendered {
   const chart = parse(readFileSync(join(dir, 'Chart.yaml'), 'utf8')) as Values;
   const defaults = parse(readFileSync(join(dir, 'values.yaml'), 'utf8')) as Values;
   const top = {
@@ -69,7 +70,7 @@ export function renderChart(dir: string, release: Release, values: Values = {}):
   let notes = '';
   for (const { f, nodes } of parsed) {
     if (f.startsWith('_')) continue;
-    const text = execute(nodes, top, defines);
+    const text = execute(nodes, top, defines, strict);
     if (f === 'NOTES.txt') {
       notes = text;
       continue;

@@ -1,6 +1,7 @@
 {{/*
 Named templates. Templates of this chart keep to a small subset of Helm's language, the subset the
-offline test renderer (test/helpers/go-template.ts) knows: see README.md.
+offline test renderer (test/helpers/go-template.ts) knows: see README.md. Optional keys are read with
+`index` (nil when missing), so the chart also renders under `helm lint --strict` (missingkey=error).
 */}}
 
 {{- define "authward.fullname" -}}
@@ -50,8 +51,8 @@ secret files, and upstream.url in sidecar mode).
 {{- if hasKey $c "listen" }}{{ fail "config.listen: set ports.http instead (the chart writes listen)" }}{{ end -}}
 {{- if hasKey $c "health" }}{{ fail "config.health: set health.* instead (the probes use them)" }}{{ end -}}
 {{- if hasKey $c "metrics" }}{{ fail "config.metrics: set metrics.* and ports.metrics instead" }}{{ end -}}
-{{- $tokenCache := default (dict) $c.tokenCache -}}
-{{- $redis := eq (default "memory" $tokenCache.type) "redis" -}}
+{{- $tokenCache := default (dict) (index $c "tokenCache") -}}
+{{- $redis := eq (default "memory" (index $tokenCache "type")) "redis" -}}
 {{- if and (gt (int .Values.replicaCount) 1) (not $redis) -}}
 {{- fail "replicaCount above 1 needs config.tokenCache.type redis (replicas share tokens and sign-outs)" -}}
 {{- end -}}
@@ -59,15 +60,15 @@ secret files, and upstream.url in sidecar mode).
 {{- $_ := set $c "health" (dict "livenessPath" .Values.health.livenessPath "readinessPath" .Values.health.readinessPath) -}}
 {{- $_ := set $c "metrics" (dict "enabled" .Values.metrics.enabled "host" "0.0.0.0" "port" .Values.ports.metrics "path" .Values.metrics.path) -}}
 {{- if .Values.app.enabled -}}
-{{- $_ := set $c "upstream" (set (default (dict) $c.upstream) "url" (printf "http://127.0.0.1:%d" (int .Values.app.port))) -}}
+{{- $_ := set $c "upstream" (set (default (dict) (index $c "upstream")) "url" (printf "http://127.0.0.1:%d" (int .Values.app.port))) -}}
 {{- end -}}
 {{- $dir := .Values.secret.mountPath -}}
 {{- $keys := .Values.secret.keys -}}
 {{- if $keys.clientSecret -}}
-{{- $_ := set $c "identity" (set (default (dict) $c.identity) "clientSecretFile" (printf "%s/%s" $dir $keys.clientSecret)) -}}
+{{- $_ := set $c "identity" (set (default (dict) (index $c "identity")) "clientSecretFile" (printf "%s/%s" $dir $keys.clientSecret)) -}}
 {{- end -}}
 {{- if $keys.sessionKeys -}}
-{{- $_ := set $c "session" (set (default (dict) $c.session) "keysFile" (printf "%s/%s" $dir $keys.sessionKeys)) -}}
+{{- $_ := set $c "session" (set (default (dict) (index $c "session")) "keysFile" (printf "%s/%s" $dir $keys.sessionKeys)) -}}
 {{- end -}}
 {{- if and $redis $keys.tokenCacheKeys -}}
 {{- $_ := set $tokenCache "encryptionKeysFile" (printf "%s/%s" $dir $keys.tokenCacheKeys) -}}
