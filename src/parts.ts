@@ -94,7 +94,7 @@ export function buildParts(app: FastifyInstance, config: Config, logger: Logger,
         introspectorFor(config, doc, provider, logger),
         deps.clock,
       );
-    const oboProblem = obo?.providerProblem(config.routes);
+    const oboProblem = obo?.providerProblem(config.routes, config.upstream.tokens);
     if (oboProblem) logger.error({ event: 'config' }, oboProblem);
   });
   const metrics = config.metrics.enabled ? new Metrics({ tokens, store, readiness }) : null;

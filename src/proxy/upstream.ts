@@ -8,8 +8,9 @@ import type { Config } from '../config/schema.js';
 import { UPSTREAM_ROUTE } from '../routing/table.js';
 import type { CookieNames } from '../session/cookie.js';
 import type { SessionRecords } from '../session/records.js';
+import type { OnBehalfOf } from '../tokens/obo.js';
 import type { TokenService } from '../tokens/token-service.js';
-import { appServiceTokenHeaders, chain } from './app-service-headers.js';
+import { appServiceTokenHeaders, chain, forUsersOnly } from './app-service-headers.js';
 import { forwardPlugin } from './forward.js';
 import { forwardContext } from './forward-context.js';
 import type { InjectedHeader } from './headers.js';
@@ -23,15 +24,19 @@ export interface UpstreamDeps {
   tokens: TokenService;
   records: SessionRecords;
   names: CookieNames;
+  /** upstream.tokens on behalf of API clients' users (apiClients.enabled). */
+  obo: OnBehalfOf | null;
 }
 
 async function defaultUpstream(app: FastifyInstance, d: UpstreamDeps) {
   const upstream = d.config.upstream;
   const preHandler = chain(
-    upstream.tokens.length > 0
-      ? tokenPreHandler(app, d, upstream.tokens, 'user', (token) => ({ [TOKEN_HEADER]: token }))
-      : undefined,
-    appServiceTokenHeaders(d.tokens, upstream),
+    forUsersOnly(
+      upstream.tokens.length > 0
+        ? tokenPreHandler(app, d, upstream.tokens, 'user', (token) => ({ [TOKEN_HEADER]: token }))
+        : undefined,
+    ),
+    appServiceTokenHeaders(d.tokens, upstream, d.obo),
   );
   await app.register(forwardPlugin, {
     mount: '',

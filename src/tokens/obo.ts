@@ -74,13 +74,21 @@ export class OnBehalfOf {
   }
 
   /**
-   * Said once discovery has answered: routes that need on-behalf-of on a provider without token
-   * exchange. Their API-client requests then answer 502 naming the cause (browsers are unaffected).
+   * Said once discovery has answered: routes (and upstream.tokens) that need on-behalf-of on a provider
+   * without token exchange. Their API-client requests then answer 502 naming the cause (browsers are
+   * unaffected).
    */
-  providerProblem(routes: readonly { name: string; token: string }[]): string | undefined {
+  providerProblem(
+    routes: readonly { name: string; token: string }[],
+    upstreamTokens: readonly string[] = [],
+  ): string | undefined {
     const names = routes.filter((r) => r.token === 'user').map((r) => r.name);
-    if (names.length === 0 || canExchange(this.provider)) return undefined;
-    return `apiClients: routes ${names.join(', ')} need on-behalf-of for API clients, but the provider's discovery does not list ${TOKEN_EXCHANGE} in grant_types_supported: API clients calling them get 502`;
+    const needs = [
+      ...(names.length > 0 ? [`routes ${names.join(', ')}`] : []),
+      ...(upstreamTokens.length > 0 ? ['upstream.tokens (the default upstream)'] : []),
+    ];
+    if (needs.length === 0 || canExchange(this.provider)) return undefined;
+    return `apiClients: ${needs.join(' and ')} need on-behalf-of for API clients, but the provider's discovery does not list ${TOKEN_EXCHANGE} in grant_types_supported: API clients calling them get 502`;
   }
 
   /** A fresh cached token for this incoming token and scopes key, without a promise. */
@@ -89,6 +97,12 @@ export class OnBehalfOf {
     if (!hit || hit.until <= Date.now()) return undefined;
     this.metrics.l1Hits++;
     return hit.token;
+  }
+
+  /** The expiry (epoch ms) of the fresh cached token peek() serves, without counting a hit. */
+  expiresOn(tokenHash: string, key: string): number | undefined {
+    const hit = this.l1.get(`${tokenHash}\n${key}`);
+    return hit && hit.until > Date.now() ? hit.expiresOn : undefined;
   }
 
   acquire(
