@@ -11,7 +11,7 @@ import { loadConfigFile } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { newKey } from '../helpers/config.js';
 import { type Rendered, renderChart, type Values } from '../helpers/helm-chart.js';
-import { type Json, read, root } from './files.js';
+import { type Json, read, root, yamlDocs } from './files.js';
 import { unknownFields, validateSchema } from './k8s-schema.js';
 
 const CHART = join(root, 'deploy/helm/authward');
@@ -271,3 +271,24 @@ t.test('Chart.yaml: appVersion is package.json’s version', async (t) => {
   t.equal(chart.appVersion, version);
   t.match(chart.version, /^\d+\.\d+\.\d+$/);
 });
+
+t.test(
+  'the helm workflow lints every value set strictly and pushes the package on version tags',
+  async (t) => {
+    const [workflow] = yamlDocs('.github/workflows/helm.yml') as [Json];
+    t.same((workflow.on as { push?: { tags?: string[] } }).push?.tags, ['v*.*.*'], 'runs on v<version> tags');
+    const steps = (workflow.jobs as Record<string, { steps: Json[] }>).chart?.steps ?? [];
+    const script = steps.map((s) => String(s.run ?? '')).join('\n');
+    t.ok(
+      steps.some((s) => String(s.uses).startsWith('azure/setup-helm@')),
+      'installs helm',
+    );
+    t.match(script, /helm lint --strict "\$CHART"\n/, 'lints the defaults');
+    t.match(script, /for values in "\$CHART"\/ci\/\*-values\.yaml/, 'and each ci value set');
+    t.match(script, /helm lint --strict "\$CHART" --values "\$values"/);
+    t.match(script, /helm template authward "\$CHART" --values "\$values"/);
+    t.match(script, /helm package "\$CHART"/);
+    t.match(script, /helm push .*oci:\/\/ghcr\.io\//, 'pushed as an OCI chart');
+    t.equal((workflow.jobs as Record<string, { env: Json }>).chart?.env.CHART, 'deploy/helm/authward');
+  },
+);
