@@ -50,6 +50,11 @@ const EXPECTED: Record<string, { status: number; h1: RegExp; links: Record<strin
       h1: /Sign-out was not done/,
       links: { 'Sign out': (u) => `${u}/.auth/logout`, 'Back to': (u) => `${u}/` },
     },
+    'sign-in-loop': {
+      status: 508,
+      h1: /Sign-in keeps starting over/,
+      links: { 'Try again': (u) => `${u}/app`, 'Back to': (u) => `${u}/` },
+    },
     'signed-out': {
       status: 200,
       h1: /You are signed out/,

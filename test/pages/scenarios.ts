@@ -3,7 +3,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Test } from 'tap';
 import { buildApp } from '../../src/app.js';
-import { Browser, signIn } from '../helpers/browser.js';
+import { LOOP_LIMIT } from '../../src/auth/sign-in-loop.js';
+import { Browser, CookieDroppingBrowser, signIn } from '../helpers/browser.js';
 import { testConfig } from '../helpers/config.js';
 import { startIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
@@ -93,6 +94,17 @@ export async function collectPages(t: Test, overrides: Record<string, unknown> =
   t.teardown(() => cancelled.close());
   const c = await signIn(cancelled, `${aw.url}/app`, { login: 'alice', consent: false });
   pages['sign-in-cancelled'] = { status: c.status, headers: headersOf(c.response), body: c.body, url: c.url };
+
+  // A browser that never keeps its session cookie: after LOOP_LIMIT sign-ins, the loop page (508).
+  const dropping = new CookieDroppingBrowser({ ca: idp.caPem });
+  t.teardown(() => dropping.close());
+  const loop = await signIn(dropping, `${aw.url}/app`, { login: 'alice', maxSteps: 3 * LOOP_LIMIT + 3 });
+  pages['sign-in-loop'] = {
+    status: loop.status,
+    headers: headersOf(loop.response),
+    body: loop.body,
+    url: loop.url,
+  };
 
   // Signed in, but the authorization rules keep this user out of /admin.
   const alice = new Browser({ ca: idp.caPem });

@@ -4,18 +4,9 @@
 import t from 'tap';
 import { LOOP_LIMIT } from '../../src/auth/sign-in-loop.js';
 import { cookieNames } from '../../src/session/cookie.js';
-import { Browser, type BrowserRequestInit, signIn } from '../helpers/browser.js';
+import { Browser, CookieDroppingBrowser, signIn } from '../helpers/browser.js';
 import { testConfig } from '../helpers/config.js';
 import { rawRequest, startWorld } from '../helpers/world.js';
-
-/** A browser that never keeps the session cookie (as over http when the cookie is Secure). */
-class CookieDroppingBrowser extends Browser {
-  override async fetch(url: string, init: BrowserRequestInit = {}) {
-    const res = await super.fetch(url, init);
-    this.deleteCookie(url, 'authward');
-    return res;
-  }
-}
 
 t.test('sign-in loops are stopped with an explanation', async (t) => {
   const aw = await startWorld(t, {});
