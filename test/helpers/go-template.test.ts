@@ -1,6 +1,7 @@
 // The chart renderer's template subset: Go's text/template results for what it supports, errors for the rest.
 import t from 'tap';
-import { type Defines, execute, parseTemplate } from './go-template.js';
+import { type Defines, parseTemplate } from './go-template.js';
+import { execute } from './go-template-run.js';
 
 function render(text: string, data: unknown, defines: Defines = new Map()): string {
   return execute(parseTemplate('t', text, defines), data, defines);

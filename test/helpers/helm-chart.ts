@@ -9,7 +9,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { type Defines, execute, parseTemplate } from './go-template.js';
+import { type Defines, parseTemplate } from './go-template.js';
+import { execute } from './go-template-run.js';
 
 export type Values = Record<string, unknown>;
 
