@@ -168,10 +168,13 @@ export async function userTokens(idp: TestIdp, login: string, scopes = [OWN_SCOP
   }
 }
 
-/** A request carrying the given header lines as sent (e.g. two Authorization headers). */
+/** A request carrying the given header lines as sent (e.g. two Authorization headers), Host first. */
 export function rawGet(url: string, headers: [string, string][]): Promise<{ status: number; body: string }> {
+  // Node sends no Host of its own with a raw header list, and a server answers a Host-less HTTP/1.1
+  // request 400 from its parser: the request would be refused before authward ever saw it.
+  const lines = [['host', new URL(url).host], ...headers].flat();
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: headers.flat() as unknown as http.OutgoingHttpHeaders }, (res) => {
+    const req = http.get(url, { headers: lines as unknown as http.OutgoingHttpHeaders }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (c: string) => (body += c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
