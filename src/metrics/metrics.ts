@@ -29,9 +29,9 @@ export class Metrics {
   private readonly signIns: Counter<'result' | 'reason'>;
   private readonly interactions: Counter<'route' | 'kind'>;
   private readonly upstreamErrors: Counter<'route' | 'kind'>;
-  private readonly tokenAcquisitions: Counter<'route' | 'source'>;
   private readonly tokenLatency: Histogram<'source'>;
-  private readonly tokenChildren = new Map<string, Map<string, Counter.Internal>>();
+  /** Token acquisitions per route and source, in plain numbers (handed over at scrape). */
+  private readonly tokenCounts = new Map<string, Map<string, number>>();
 
   constructor(deps: { tokens: TokenService; store: Store; readiness: Readiness }) {
     const r = this.registry;
@@ -86,11 +86,19 @@ export class Metrics {
       labelNames: ['route', 'kind'],
       registers: [r],
     });
-    this.tokenAcquisitions = new Counter({
+    const tokenCounts = this.tokenCounts;
+    new Counter({
       name: 'authward_token_acquisitions_total',
       help: 'Access tokens injected, by route and source (l1, store, refresh, app).',
       labelNames: ['route', 'source'],
       registers: [r],
+      // Per request on token routes: counted in plain numbers, handed over at scrape time.
+      collect() {
+        this.reset();
+        for (const [route, bySource] of tokenCounts) {
+          for (const [source, n] of bySource) this.inc({ route, source }, n);
+        }
+      },
     });
     this.tokenLatency = new Histogram({
       name: 'authward_token_acquisition_duration_seconds',
@@ -185,18 +193,13 @@ export class Metrics {
   }
 
   token(route: string, source: string, seconds?: number): void {
-    // Per request on token routes: a resolved child, not a label lookup.
-    let bySource = this.tokenChildren.get(route);
+    // Per request on token routes: two map lookups and an addition (prom-client hashes labels per inc).
+    let bySource = this.tokenCounts.get(route);
     if (!bySource) {
       bySource = new Map();
-      this.tokenChildren.set(route, bySource);
+      this.tokenCounts.set(route, bySource);
     }
-    let child = bySource.get(source);
-    if (!child) {
-      child = this.tokenAcquisitions.labels(route, source);
-      bySource.set(source, child);
-    }
-    child.inc();
+    bySource.set(source, (bySource.get(source) ?? 0) + 1);
     if (seconds !== undefined) this.tokenLatency.observe({ source }, seconds);
   }
 }
