@@ -4,7 +4,7 @@
 // body is counted as it streams: past the limit the stream errors, so the upstream sees an aborted
 // request (never a complete one with a truncated body) and the client gets 413 (see responses.ts).
 import { Transform } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, preParsingHookHandler } from 'fastify';
 import { PayloadTooLargeError } from '../errors.js';
 
 declare module 'fastify' {
@@ -20,10 +20,22 @@ declare module 'fastify' {
 
 export function bodyLimits(app: FastifyInstance): void {
   app.decorateRequest('bodyTooLarge', false);
-  // A callback hook, not async: it runs on every request, most with nothing to count.
-  app.addHook('preParsing', (request, _reply, payload, done) => {
-    const limit = request.routeOptions.config.bodyLimit;
-    if (limit === undefined) return done(null, payload);
+  // A route-level step, added only to routes with a limit (most have none): a request on any other
+  // route runs no preParsing hook at all.
+  app.addHook('onRoute', (route) => {
+    const limit = route.config?.bodyLimit;
+    if (limit === undefined) return;
+    const existing = route.preParsing;
+    const own = limitBody(limit);
+    route.preParsing =
+      existing === undefined ? [own] : [...(Array.isArray(existing) ? existing : [existing]), own];
+  });
+}
+
+/** The preParsing step of a route whose bodies are limited to `limit` bytes. */
+function limitBody(limit: number): preParsingHookHandler {
+  // A callback hook, not async: most requests have nothing to count.
+  return (request, _reply, payload, done) => {
     const declared = request.headers['content-length'];
     if (declared !== undefined) {
       // Node's parser then delivers exactly this many bytes: nothing to count.
@@ -44,5 +56,5 @@ export function bodyLimits(app: FastifyInstance): void {
     // The error may come before the forwarder reads the stream; an unheard 'error' would crash the process.
     counted.on('error', () => undefined);
     done(null, payload.pipe(counted));
-  });
+  };
 }

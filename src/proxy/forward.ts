@@ -58,8 +58,9 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
   app.addHook('onClose', () => agent.close());
   // Every upgrade reaches fastify (the default upstream's listener hands them all over); without a
   // WebSocket proxy here, http-proxy would hijack the reply and leave the socket open for good. A plain
-  // answer instead: the upgrade listener destroys the socket once it is written.
-  if (!opts.websocket) app.addHook('onRequest', refuseUpgrade);
+  // answer instead: the upgrade listener destroys the socket once it is written. Checked in the route's
+  // own pre-handler, first: one hook call per request less than an onRequest hook of its own.
+  const preHandler = opts.websocket ? opts.preHandler : refusingUpgrades(opts.preHandler);
   // biome-ignore lint/suspicious/noExplicitAny: the plugin's option union does not type-check through register()
   await app.register(httpProxy as any, {
     upstream,
@@ -67,7 +68,7 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
     rewritePrefix: basePath || (opts.mount ? '/' : ''),
     websocket: opts.websocket,
     ...(opts.methods ? { httpMethods: [...opts.methods] } : {}),
-    ...(opts.preHandler ? { preHandler: opts.preHandler } : {}),
+    ...(preHandler ? { preHandler } : {}),
     config: opts.routeConfig ?? {},
     internalRewriteLocationHeader: false,
     // reply-from's "fetching from remote server" and "response received": the access line says it once.
@@ -144,11 +145,14 @@ function clientSocketClass(app: FastifyInstance, upstream: string, route: string
   };
 }
 
-function refuseUpgrade(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
-  if ((request.raw as { upgrade?: boolean }).upgrade !== true) {
-    done();
-    return;
-  }
-  reply.header('connection', 'close');
-  done(new BadRequestError('this route does not accept WebSocket upgrades'));
+type PreHandler = NonNullable<ForwardOptions['preHandler']>;
+
+/** The route's pre-handler behind a refusal of WebSocket upgrades (400, connection closed). */
+function refusingUpgrades(next: PreHandler | undefined): PreHandler {
+  return (request, reply, done) => {
+    if ((request.raw as { upgrade?: boolean }).upgrade !== true)
+      return next ? next(request, reply, done) : done();
+    reply.header('connection', 'close');
+    done(new BadRequestError('this route does not accept WebSocket upgrades'));
+  };
 }
