@@ -20,7 +20,8 @@ for (const server of ['nginx', 'caddy'] as const) {
     t.equal(seen?.url, '/reports/q3?year=2026&x=a%20b', 'the backend got the original request');
     t.equal(seen?.headers['x-forwarded-user'], 'alice', 'X-Forwarded-User from authward');
     t.equal(seen?.headers['x-ms-client-principal-id'], 'alice', 'X-MS-CLIENT-PRINCIPAL-ID from authward');
-    t.ok(seen?.headers['x-ms-client-principal'], 'the principal blob too');
+    const blob = Buffer.from(String(seen?.headers['x-ms-client-principal']), 'base64').toString();
+    t.ok(JSON.parse(blob).claims, 'the principal blob too (base64 JSON, not placeholder text)');
 
     // Signed in: the next navigation passes at once, and a client's own identity headers never arrive.
     const again = await s.browser.navigate(`${s.front.url}/other`, {

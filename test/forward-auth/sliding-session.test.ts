@@ -1,0 +1,43 @@
+// The session's idle clock behind the server: verify re-issues the session cookie on activity (at most
+// every idleTimeout/10), and the server hands that Set-Cookie to the client, so an active user stays
+// signed in past session.idleTimeout (nginx: add_header; caddy: the Caddyfile's handle_response).
+import t from 'tap';
+import { signIn } from '../helpers/browser.js';
+import { forwardAuthSetup } from './harness.js';
+
+const IDLE = 10; // seconds: the cookie is re-issued once a request comes more than 1 s after the last
+
+for (const server of ['nginx', 'caddy'] as const) {
+  t.test(`${server}: verify's refreshed session cookie reaches the client`, async (t) => {
+    const s = await forwardAuthSetup(t, server, { session: { idleTimeout: IDLE } });
+    t.equal((await signIn(s.browser, `${s.front.url}/`, { login: 'alice' })).status, 200, 'signed in');
+    const before = s.browser.cookies(s.front.url).find((c) => c.name.endsWith('authward'));
+    t.ok(before, 'a session cookie');
+    // The rule's own threshold, not a margin: `seen` is whole seconds, so 2 s after sign-in the next
+    // request is more than idleTimeout/10 (1 s) after it.
+    await new Promise((r) => setTimeout(r, 2000));
+
+    const res = await s.browser.fetch(`${s.front.url}/active`, { headers: { accept: 'application/json' } });
+    await res.arrayBuffer();
+    t.equal(res.status, 200);
+    const set = res.headers.getSetCookie().filter((c) => c.startsWith(`${before?.name}=`));
+    t.equal(set.length, 1, 'one Set-Cookie for the session cookie, from verify through the server');
+    t.match(set[0], /; HttpOnly/i, "authward's cookie, attributes intact");
+    const after = s.browser.cookies(s.front.url).find((c) => c.name === before?.name);
+    t.not(after?.value, before?.value, 'the browser holds the re-issued cookie');
+    t.equal(s.backend.lastRequest?.url, '/active', 'and the backend answered the request');
+    t.notOk(
+      s.backend.lastRequest?.headers['set-cookie'],
+      'the backend never sees a Set-Cookie request header',
+    );
+
+    const next = await s.browser.fetch(`${s.front.url}/next`, { headers: { accept: 'application/json' } });
+    await next.arrayBuffer();
+    t.equal(next.status, 200, 'the re-issued cookie is a live session');
+    t.same(
+      next.headers.getSetCookie(),
+      [],
+      'not re-issued within idleTimeout/10: no Set-Cookie at all (caddy: no placeholder text either)',
+    );
+  });
+}
