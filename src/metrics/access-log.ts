@@ -21,13 +21,17 @@ async function accessLog(app: FastifyInstance, o: { logger: Logger; metrics: Met
   const { logger, metrics } = o;
   const lines = logger.isLevelEnabled('info');
   if (!lines && !metrics) return;
+  // The access line's fields are fixed and none is a secret, so it is written through a child without
+  // redaction (same stream, serializers, hooks and output). The root's wildcard paths (`*.accessToken`,
+  // ...) run a redactor over every top-level value of a line: 15-30x the cost of the line itself.
+  const access = lines ? logger.child({}, { redact: [] }) : logger;
   const record = (request: FastifyRequest, status: number, ms: number) => {
     // (A request fastify refused itself, a malformed URL, never met the guard: the router's answer.)
     const route = (request.route ?? routedTo(request)).name;
     const client = clientOf(request.principal);
     metrics?.request(route, client ?? 'anonymous', status, ms / 1000);
     if (!lines) return;
-    logger.info(
+    access.info(
       {
         requestId: request.id,
         method: request.method,
