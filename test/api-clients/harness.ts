@@ -12,12 +12,14 @@ import {
 } from '@azure/msal-node';
 import pino from 'pino';
 import { type ApiGrants, type ApiGrantsOptions, apiGrants } from '../../lab/idp-grants.js';
+import { buildApp } from '../../src/app.js';
+import type { Config } from '../../src/config/schema.js';
 import { loggerOptions } from '../../src/logger.js';
 import type { Store } from '../../src/token-cache/store.js';
 import { Browser, signIn } from '../helpers/browser.js';
 import { type IdpMode, startIdp, type TestIdp } from '../helpers/idp.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startApp, type TestApp } from '../helpers/world.js';
+import { startApp, type TestApp, waitReady } from '../helpers/world.js';
 
 export const OWN_API = 'api://authward-test';
 export const OWN_SCOPE = `${OWN_API}/access`;
@@ -98,6 +100,15 @@ export async function apiWorld(
   };
   const aw = await start();
   return { idp, grants, upstream, aw, logs, start };
+}
+
+/** Another authward on `config` whose token checks read time from `clock` (AppDeps.clock): its base URL. */
+export async function withClock(t: Teardown, config: Config, clock: () => number): Promise<string> {
+  const app = await buildApp(config, { clock });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => app.close());
+  await waitReady(app);
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
 
 /** MSAL's network module over the IdP's undici agent (MSAL wants JSON bodies, errors included). */

@@ -2,9 +2,7 @@
 // token's exp): a token revoked at the provider is let in from the cache until that bound, refused once it
 // has passed. Time is the app's injected clock (AppDeps.clock), moved by the test: no waiting.
 import t from 'tap';
-import { buildApp } from '../../src/app.js';
-import { waitReady } from '../helpers/world.js';
-import { apiWorld, call, opaqueTokens, revoke, userToken } from './harness.js';
+import { apiWorld, call, opaqueTokens, revoke, userToken, withClock } from './harness.js';
 
 t.test('a revoked opaque token is refused once the cache bound has passed', async (t) => {
   const w = await apiWorld(t, 'oidc', {
@@ -12,12 +10,7 @@ t.test('a revoked opaque token is refused once the cache bound has passed', asyn
     overrides: { apiClients: { introspection: { enabled: true, cacheSeconds: 30 } } },
   });
   let now = Date.now();
-  const app = await buildApp(w.aw.config, { clock: () => now });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  t.teardown(() => app.close());
-  await waitReady(app);
-  const { port } = app.server.address() as { port: number };
-  const url = `http://127.0.0.1:${port}/hello`;
+  const url = `${await withClock(t, w.aw.config, () => now)}/hello`;
 
   const token = await userToken(w.idp, 'dora');
   t.equal((await call(url, token)).status, 200, 'an active opaque token is let in');
@@ -37,12 +30,9 @@ t.test('a revoked opaque token is refused once the cache bound has passed', asyn
   // The bound never stretches an answer past the token's exp (+ clockSkew): a day later it is expired.
   const c = w.aw.config;
   const introspection = { ...c.apiClients.introspection, cacheSeconds: 86_400 };
-  const late = await buildApp({ ...c, apiClients: { ...c.apiClients, introspection } }, { clock: () => now });
-  await late.listen({ host: '127.0.0.1', port: 0 });
-  t.teardown(() => late.close());
-  await waitReady(late);
+  const late = { ...c, apiClients: { ...c.apiClients, introspection } };
+  const lateUrl = `${await withClock(t, late, () => now)}/hello`;
   const second = await userToken(w.idp, 'erin');
-  const lateUrl = `http://127.0.0.1:${(late.server.address() as { port: number }).port}/hello`;
   t.equal((await call(lateUrl, second)).status, 200, 'a fresh token is let in (cached up to its exp)');
   now += 86_000_000;
   t.equal((await call(lateUrl, second)).status, 401, "past the token's exp: refused, whatever the bound");
