@@ -9,6 +9,7 @@ import fp from 'fastify-plugin';
 import { authPlugin } from './auth/plugin.js';
 import type { Config } from './config/schema.js';
 import { forwardAuthStage } from './forward-auth/verify.js';
+import { closingStage } from './health/closing.js';
 import { healthPlugin } from './health/plugin.js';
 import { createLogger, lazyChildLogger } from './logger.js';
 import { accessLogStage } from './metrics/access-log.js';
@@ -36,7 +37,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       const id = req.headers['x-request-id'];
       return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID();
     },
-    return503OnClosing: true,
+    return503OnClosing: false, // the closing stage answers instead (with Retry-After, in our shape)
     forceCloseConnections: false,
     routerOptions: { maxParamLength: 2048 },
   });
@@ -49,6 +50,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // 1. One canonical path, one Host, a bounded header block, a method worth proxying and one route
   //    decision (request.route), or refused: nothing downstream ever sees an ambiguous request.
   await app.register(guardStage, { table });
+  // 1b. A server being closed answers 503 (Retry-After) to what still arrives on busy connections.
+  await app.register(closingStage);
   // 2. Access log and request metrics: one line and one observation per request.
   await app.register(accessLogStage, { logger, metrics: parts.metrics });
   // 3. Body limits (upstream.bodyLimit, routes[].bodyLimit): counted before anything reads the body.

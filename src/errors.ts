@@ -96,6 +96,8 @@ export const ProviderUnavailableError = createError(
   'identity provider unavailable, try again shortly',
   503,
 );
+/** A request that reached a server being closed (shutdown): another replica, or this one restarted, will answer. */
+export const ShuttingDownError = answered('AW_SHUTTING_DOWN', 'shutting down, try again shortly', 503);
 export const UpstreamTimeoutError = createError(
   'AW_UPSTREAM_TIMEOUT',
   'upstream did not answer in time',

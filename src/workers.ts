@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from './config/schema.js';
 import { listenOrExplain } from './metrics/server.js';
+import { RETRY_AFTER_SECONDS } from './pages/error-pages.js';
 
 /** The message that asks a worker to drain and exit (a signal might reach it twice: see cli.ts). */
 export const SHUTDOWN_MESSAGE = 'authward:shutdown';
@@ -104,7 +105,7 @@ async function serveClusterMetrics(cfg: Config['metrics'], logger: Logger): Prom
       (err: Error) => {
         // A worker that did not answer in time (prom-client waits 5 s), or one starting up.
         logger.warn({ event: 'metrics', err }, 'cluster metrics incomplete');
-        res.writeHead(503).end();
+        res.writeHead(503, { 'retry-after': String(RETRY_AFTER_SECONDS) }).end();
       },
     );
   });

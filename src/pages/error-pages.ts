@@ -11,6 +11,7 @@ import {
   NotFoundError,
   ProviderConfigError,
   ProviderUnavailableError,
+  ShuttingDownError,
   SignInFailedError,
   SignInLoopError,
   SignInRefusedError,
@@ -163,6 +164,7 @@ const WORDS: [new (...a: never[]) => FastifyError, Words][] = [
   ],
   [ProviderUnavailableError, unavailable('The sign-in service is not answering right now.')],
   [TokenStoreUnavailableError, unavailable('Your session store is not answering right now.')],
+  [ShuttingDownError, unavailable('This server is restarting.')],
   [
     UpstreamUnavailableError,
     (c) => ({

@@ -34,6 +34,7 @@ const EXPECTED: Record<string, [string, number]> = {
   UpstreamUnavailableError: ['AW_UPSTREAM_UNAVAILABLE', 502],
   TokenStoreUnavailableError: ['AW_TOKEN_STORE_UNAVAILABLE', 503],
   ProviderUnavailableError: ['AW_PROVIDER_UNAVAILABLE', 503],
+  ShuttingDownError: ['AW_SHUTTING_DOWN', 503],
   UpstreamTimeoutError: ['AW_UPSTREAM_TIMEOUT', 504],
   SignInLoopError: ['AW_SIGN_IN_LOOP', 508],
 };
