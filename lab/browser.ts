@@ -4,6 +4,8 @@
 // Set-Cookie handling per RFC 6265bis (Path, Max-Age/Expires, deletion, Secure, __Host-/__Secure-
 // prefixes, SameSite on cross-site requests, schemeful sites), redirect method rewriting, and the
 // request headers a browser sends on a navigation (Sec-Fetch-*, Origin on POST, Referer).
+import { type LookupAddress, type LookupOptions, lookup } from 'node:dns';
+import { isIP } from 'node:net';
 import { Agent, Response, request } from 'undici';
 
 export type SameSite = 'Strict' | 'Lax' | 'None';
@@ -52,6 +54,8 @@ export interface BrowserOptions {
   /** Redirect hops per navigation before giving up (default 20, like browsers). */
   maxRedirects?: number;
   userAgent?: string;
+  /** Host names this browser reaches at a fixed address (app.test -> 127.0.0.1): no DNS, no /etc/hosts. */
+  hosts?: Record<string, string>;
 }
 
 export interface BrowserRequestInit {
@@ -191,7 +195,12 @@ export class Browser {
   private readonly userAgent: string;
 
   constructor(opts: BrowserOptions = {}) {
-    this.dispatcher = new Agent({ connect: opts.ca ? { ca: opts.ca } : {} });
+    this.dispatcher = new Agent({
+      connect: {
+        ...(opts.ca ? { ca: opts.ca } : {}),
+        ...(opts.hosts ? { lookup: hostsLookup(opts.hosts) } : {}),
+      },
+    });
     this.scopeMode = opts.cookieScope ?? 'origin';
     this.enforceSameSite = opts.enforceSameSite ?? true;
     this.maxRedirects = opts.maxRedirects ?? 20;
@@ -574,4 +583,17 @@ export async function signIn(browser: Browser, startUrl: string, opts: SignInOpt
     hops.push(...page.hops);
   }
   return { status: page.status, url: page.url, body: page.body, hops, response: page.response };
+}
+
+type LookupCallback = (err: Error | null, address: string | LookupAddress[], family?: number) => void;
+
+/** dns.lookup, except for the listed names (net.connect asks with `all: true` when it races families). */
+function hostsLookup(hosts: Record<string, string>) {
+  return (hostname: string, options: LookupOptions, cb: LookupCallback) => {
+    const address = hosts[hostname];
+    if (address === undefined) return lookup(hostname, options, cb as never);
+    const family = isIP(address);
+    if (options.all) cb(null, [{ address, family }]);
+    else cb(null, address, family);
+  };
 }

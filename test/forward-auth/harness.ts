@@ -10,6 +10,7 @@ import { Browser } from '../helpers/browser.js';
 import { testConfig } from '../helpers/config.js';
 import { startIdp, type TestIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
+import { createTestTls } from '../helpers/tls.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { identityFor, waitReady } from '../helpers/world.js';
 import { type FrontServer, startCaddy, startNginx } from './servers.js';
@@ -35,9 +36,20 @@ export async function forwardAuthSetup(
   t: Test,
   server: 'nginx' | 'caddy',
   overrides: Record<string, unknown> = {},
-  /** apiClients: the IdP grants on-behalf-of and authward takes API clients' tokens for OWN_API. */
-  o: { apiClients?: boolean } = {},
+  o: {
+    /** The IdP grants on-behalf-of and authward takes API clients' tokens for OWN_API. */
+    apiClients?: boolean;
+    /**
+     * Host names the server answers over https (nginx; a certificate for all of them): publicUrl is the
+     * first, and the browser reaches each at 127.0.0.1 (no DNS) with host-scoped cookies (Domain counts).
+     */
+    hosts?: string[];
+  } = {},
 ): Promise<Setup> {
+  const [frontPort, awPort] = [await freePort(), await freePort()];
+  const tls = o.hosts ? await createTestTls({ hosts: o.hosts }) : undefined;
+  if (tls) t.teardown(() => tls.cleanup());
+  const publicUrl = o.hosts ? `https://${o.hosts[0]}:${frontPort}` : `http://127.0.0.1:${frontPort}`;
   const grants = o.apiClients
     ? apiGrants({ assertionAudiences: [OWN_API], appRoles: [ROLE], grants: ['obo'] })
     : undefined;
@@ -45,20 +57,20 @@ export async function forwardAuthSetup(
     mode: o.apiClients ? 'aad' : 'oidc',
     apiScopes: o.apiClients ? [ORDERS_SCOPE, OWN_SCOPE] : [ORDERS_SCOPE],
     ...(grants ? { extend: grants.extend } : {}),
+    redirectUris: [`${publicUrl}/.auth/login/aad/callback`], // identity.callbackPath's default
   });
   t.teardown(() => idp.close());
   const backend = await startUpstream();
   t.teardown(() => backend.close());
   const orders = await startApi(idp, { audience: 'api://orders', scope: ORDERS_SCOPE });
   t.teardown(() => orders.close());
-  const [frontPort, awPort] = [await freePort(), await freePort()];
-  const publicUrl = `http://127.0.0.1:${frontPort}`;
   const config = testConfig({
     ...overrides,
     listen: { host: '127.0.0.1', port: awPort },
     publicUrl,
     trustProxy: ['127.0.0.1'],
-    forwardAuth: { enabled: true },
+    // Several hosts: a sign-in may return to each of the others (on the server's port).
+    forwardAuth: { enabled: true, allowedHosts: (o.hosts ?? []).slice(1).map((h) => `${h}:${frontPort}`) },
     identity: identityFor(idp),
     upstream: { url: backend.url },
     routes: [
@@ -81,9 +93,17 @@ export async function forwardAuthSetup(
   const authward = `http://127.0.0.1:${awPort}`;
   const values = { AUTHWARD: authward, BACKEND: backend.url, ORDERS_API: orders.url };
   const front =
-    server === 'nginx' ? await startNginx(values, frontPort) : await startCaddy(values, frontPort);
+    server === 'nginx' ? await startNginx(values, frontPort, tls) : await startCaddy(values, frontPort);
   t.teardown(() => front.close());
-  const browser = new Browser({ ca: idp.caPem });
+  const browser = new Browser(
+    tls && o.hosts
+      ? {
+          ca: [idp.caPem, tls.caPem],
+          hosts: Object.fromEntries(o.hosts.map((h) => [h, '127.0.0.1'])),
+          cookieScope: 'host',
+        }
+      : { ca: idp.caPem },
+  );
   t.teardown(() => browser.close());
   return { idp, backend, orders, front, authward, browser, ...(grants ? { grants } : {}) };
 }

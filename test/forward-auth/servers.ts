@@ -28,13 +28,17 @@ export async function rendered(file: string, values: Record<string, string>): Pr
   });
 }
 
-/** nginx with docs/forward-auth/nginx.conf as its one server block. */
-export async function startNginx(values: Record<string, string>, port: number): Promise<FrontServer> {
+/** nginx with docs/forward-auth/nginx.conf as its one server block (https with `tls`'s certificate). */
+export async function startNginx(
+  values: Record<string, string>,
+  port: number,
+  tls?: { certFile: string; keyFile: string },
+): Promise<FrontServer> {
   const dir = await mkdtemp(join(tmpdir(), 'aw-nginx-'));
   for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) await mkdir(join(dir, sub));
   await writeFile(
     join(dir, 'server.conf'),
-    await rendered('nginx.conf', { LISTEN: `127.0.0.1:${port}`, ...values }),
+    await rendered('nginx.conf', { LISTEN: `127.0.0.1:${port}${tls ? ' ssl' : ''}`, ...values }),
   );
   // Foreground, one process (no user switch, so the temp dir's owner is the only one who writes to it).
   await writeFile(
@@ -51,7 +55,7 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  include ${dir}/server.conf;
+${tls ? `  ssl_certificate ${tls.certFile};\n  ssl_certificate_key ${tls.keyFile};\n` : ''}  include ${dir}/server.conf;
 }
 `,
   );
