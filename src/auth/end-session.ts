@@ -22,7 +22,7 @@ export function sessionEnder(records: SessionRecords, tokens: TokenService): End
     if (!s) return undefined;
     let hint: string | undefined;
     try {
-      hint = (await records.get(s.sid))?.record.idToken;
+      hint = await records.idTokenHint(s.sid);
     } catch {
       /* store down: revoke what we can below */
     }

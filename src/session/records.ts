@@ -5,7 +5,9 @@
 // read for session.revocationCheckInterval seconds: that is the bound for a sign-out elsewhere to take
 // effect here. While the store is unavailable, a record already read stays usable up to 5x that bound;
 // a session this replica has not seen gets 503. A session ended here is announced (onEnd), so its
-// WebSockets close with it (src/auth/websockets.ts).
+// WebSockets close with it (src/auth/websockets.ts). The in-process cache keeps what requests read
+// (claims, identity headers), not the ID token: sign-out reads that from the store (idTokenHint), so
+// a session costs its ID token once, in the store, not twice (issue 18: memory per session).
 import { LRUCache } from 'lru-cache';
 import type { Sealer } from '../token-cache/crypto.js';
 import type { Store } from '../token-cache/store.js';
@@ -26,14 +28,17 @@ type StoredRecord = SessionRecord | { a: string; c: Claims; h?: string };
 const fromStored = (r: StoredRecord): SessionRecord =>
   'a' in r ? { homeAccountId: r.a, claims: r.c, ...(r.h === undefined ? {} : { idToken: r.h }) } : r;
 
+/** What requests read of a record: all but the ID token. */
+export type LiveRecord = Omit<SessionRecord, 'idToken'>;
+
 export interface CachedRecord {
-  record: SessionRecord;
+  record: LiveRecord;
   /** Identity headers, computed once per record load. */
   headers: Readonly<Record<string, string>>;
   /** userHash() of the claims, for log lines. */
   user: string;
+  /** Trusted until then (epoch ms); usable while the store is down until 5x the interval after the read. */
   until: number;
-  staleUntil: number;
 }
 
 const MAX_UNDELETED = 100_000;
@@ -41,6 +46,8 @@ const MAX_UNDELETED = 100_000;
 export class SessionRecords {
   private readonly cache: LRUCache<string, CachedRecord>;
   private readonly trustMs: number;
+  /** How long past `until` a record stays usable while the store is down (to 5x the interval in all). */
+  private readonly staleMs: number;
   private readonly ended: ((sid: string) => void)[] = [];
   /** Sessions ended while the store was unreachable: refused here, their records deleted once it is back. */
   private readonly undeleted = new Set<string>();
@@ -51,10 +58,11 @@ export class SessionRecords {
     private readonly store: Store,
     private readonly sealer: Sealer | null,
     trustSeconds: number,
-    private readonly headersOf: (r: SessionRecord) => Record<string, string>,
+    private readonly headersOf: (r: LiveRecord) => Record<string, string>,
     max = 100_000,
   ) {
     this.trustMs = trustSeconds * 1000;
+    this.staleMs = 4 * this.trustMs;
     this.cache = new LRUCache({ max });
     this.index = new SessionIndex(store, sealer);
   }
@@ -83,19 +91,30 @@ export class SessionRecords {
     const now = Date.now();
     const cached = this.cache.get(sid);
     if (cached && cached.until > now && !fresh) return cached;
-    let blob: Buffer | null;
+    let record: SessionRecord | null;
     try {
-      blob = await this.store.get(recordKey(sid));
+      record = await this.read(sid);
     } catch (err) {
-      if (cached && cached.staleUntil > now) return cached;
+      if (cached && cached.until + this.staleMs > now) return cached;
       throw err;
     }
-    const plain = blob && (this.sealer ? this.sealer.open(blob, recordKey(sid)) : blob);
-    if (!plain) {
+    if (!record) {
       this.cache.delete(sid);
       return null;
     }
-    return this.remember(sid, fromStored(JSON.parse(plain.toString('utf8')) as StoredRecord));
+    return this.remember(sid, record);
+  }
+
+  /** The session's ID token for id_token_hint at sign-out, read from the store (undefined: none, or no record). */
+  async idTokenHint(sid: string): Promise<string | undefined> {
+    if (this.undeleted.has(sid)) return undefined;
+    return (await this.read(sid))?.idToken;
+  }
+
+  private async read(sid: string): Promise<SessionRecord | null> {
+    const blob = await this.store.get(recordKey(sid));
+    const plain = blob && (this.sealer ? this.sealer.open(blob, recordKey(sid)) : blob);
+    return plain ? fromStored(JSON.parse(plain.toString('utf8')) as StoredRecord) : null;
   }
 
   /**
@@ -129,14 +148,13 @@ export class SessionRecords {
     this.ended.push(listener);
   }
 
-  private remember(sid: string, record: SessionRecord): CachedRecord {
-    const now = Date.now();
+  private remember(sid: string, { homeAccountId, claims }: SessionRecord): CachedRecord {
+    const record = { homeAccountId, claims };
     const entry = {
       record,
       headers: this.headersOf(record),
-      user: userHash(record.claims),
-      until: now + this.trustMs,
-      staleUntil: now + 5 * this.trustMs,
+      user: userHash(claims),
+      until: Date.now() + this.trustMs,
     };
     this.cache.set(sid, entry);
     return entry;

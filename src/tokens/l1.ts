@@ -5,6 +5,8 @@
 //   (the bound for a sign-out on another replica to reach this one); app tokens are no user's;
 // - a lookup is synchronous and allocates nothing (the signed-in request path peeks without a promise);
 // - callers asking for the same flight while it runs share its promise (one store read, one refresh).
+// An account's only token (the usual case: one API) is kept as is, a Map only from its second scopes
+// key: a Map with one entry costs more than the entry (issue 18: memory per session).
 import { LRUCache } from 'lru-cache';
 import type { FreshToken } from './partition.js';
 
@@ -16,8 +18,13 @@ export interface L1Entry {
   readonly until: number;
 }
 
+/** An account's only entry, with its scopes key. */
+interface OnlyEntry extends L1Entry {
+  readonly key: string;
+}
+
 export class L1 {
-  private readonly accounts: LRUCache<string, Map<string, L1Entry>>;
+  private readonly accounts: LRUCache<string, OnlyEntry | Map<string, L1Entry>>;
 
   constructor(
     maxAccounts: number,
@@ -28,7 +35,8 @@ export class L1 {
 
   /** The entry for the account and key if it is still served, else undefined. */
   get(id: string, key: string): L1Entry | undefined {
-    const hit = this.accounts.get(id)?.get(key);
+    const kept = this.accounts.get(id);
+    const hit = kept instanceof Map ? kept.get(key) : kept?.key === key ? kept : undefined;
     return hit && hit.until > Date.now() ? hit : undefined;
   }
 
@@ -36,12 +44,17 @@ export class L1 {
   put(id: string, key: string, t: FreshToken, user: boolean): void {
     const until = user ? Math.min(t.renewAt, Date.now() + this.userTtlMs) : t.renewAt;
     if (!(until > Date.now())) return;
-    let entries = this.accounts.get(id);
-    if (!entries) {
-      entries = new Map();
-      this.accounts.set(id, entries);
+    const kept = this.accounts.get(id);
+    if (kept instanceof Map) {
+      kept.set(key, { token: t.accessToken, expiresOn: t.expiresOn, until });
+    } else if (kept === undefined || kept.key === key) {
+      this.accounts.set(id, { key, token: t.accessToken, expiresOn: t.expiresOn, until });
+    } else {
+      const { key: other, ...entry } = kept;
+      const both = new Map<string, L1Entry>([[other, entry]]);
+      both.set(key, { token: t.accessToken, expiresOn: t.expiresOn, until });
+      this.accounts.set(id, both);
     }
-    entries.set(key, { token: t.accessToken, expiresOn: t.expiresOn, until });
   }
 
   /** Sign-out, a dead grant or a new sign-in: this replica forgets the account's tokens. */
