@@ -24,6 +24,14 @@ import { startApp, type TestApp, waitReady } from '../helpers/world.js';
 export const OWN_API = 'api://authward-test';
 export const OWN_SCOPE = `${OWN_API}/access`;
 export const ROLE = 'Orders.Read';
+/** authward's apiClients settings in these tests (also test/forward-auth's): the own API, app-only with ROLE. */
+export const API_CLIENTS = {
+  enabled: true,
+  audiences: [OWN_API],
+  requiredScopes: [OWN_SCOPE],
+  allowAppOnly: true,
+  allowedRoles: [ROLE],
+};
 
 type Raw = Record<string, unknown>;
 interface Teardown {
@@ -86,11 +94,7 @@ export async function apiWorld(
       overrides: {
         ...overrides,
         apiClients: {
-          enabled: true,
-          audiences: [OWN_API],
-          requiredScopes: [OWN_SCOPE],
-          allowAppOnly: true,
-          allowedRoles: [ROLE],
+          ...API_CLIENTS,
           ...((overrides.apiClients as Raw) ?? {}),
         },
       },

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { Test } from 'tap';
 import { type ApiGrants, apiGrants } from '../../lab/idp-grants.js';
 import { buildApp } from '../../src/app.js';
-import { OWN_API, OWN_SCOPE, ROLE } from '../api-clients/harness.js';
+import { API_CLIENTS, OWN_API, OWN_SCOPE, ROLE } from '../api-clients/harness.js';
 import { startApi, type TestApi } from '../helpers/api.js';
 import { Browser } from '../helpers/browser.js';
 import { testConfig } from '../helpers/config.js';
@@ -16,9 +16,6 @@ import { identityFor, waitReady } from '../helpers/world.js';
 import { type FrontServer, startCaddy, startNginx } from './servers.js';
 
 export const ORDERS_SCOPE = 'api://orders/read';
-// apiWorld's settings (test/api-clients/harness.ts), for the IdP's own API and app-only callers.
-const API_CLIENTS = { enabled: true, audiences: [OWN_API], requiredScopes: [OWN_SCOPE] };
-const APP_ONLY = { allowAppOnly: true, allowedRoles: [ROLE] };
 
 export interface Setup {
   idp: TestIdp;
@@ -84,7 +81,7 @@ export async function forwardAuthSetup(
     ],
     publicRoutes: [{ path: '/public/*' }],
     authorization: { paths: [{ prefix: '/admin', allowedUsers: ['root'] }] },
-    ...(o.apiClients ? { apiClients: { ...API_CLIENTS, ...APP_ONLY } } : {}),
+    ...(o.apiClients ? { apiClients: API_CLIENTS } : {}),
   });
   const app = await buildApp(config);
   await app.listen({ host: '127.0.0.1', port: awPort });
