@@ -199,9 +199,9 @@ export async function runMicro(): Promise<number> {
     );
   }
   const sessions = Number(process.env.MICRO_SESSIONS ?? 10_000);
-  const perSession = await bytesPerSession(config, sessions);
+  const { perSession, fixed } = await bytesPerSession(config, sessions);
   process.stdout.write(
-    `\nmemory per signed-in session (memory cache: partition, record, records cache, L1; ${sessions} sessions): ${(perSession / 1024).toFixed(1)} KiB -> ${((perSession * 10_000) / 1048576).toFixed(0)} MiB per 10,000 sessions\n`,
+    `\nmemory per signed-in session (memory cache: partition, record, records cache, L1; ${sessions} sessions): ${(perSession / 1024).toFixed(2)} KiB -> ${((perSession * 10_000) / 1048576).toFixed(0)} MiB per 10,000 sessions, besides ${(fixed / 1048576).toFixed(1)} MiB for the empty tables at the default sizes\n`,
   );
   process.stdout.write(`(sink ${sink})\n`);
   await app.close();

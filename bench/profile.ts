@@ -77,6 +77,7 @@ async function profileOne(sh: Shared, id: ScenarioId, seconds: number): Promise<
         prefix: 'prof-',
         n: users,
         concurrency: s.signInConcurrency,
+        threads: s.signInThreads,
         budgetS: 120,
         expectBody: sh.body,
       };

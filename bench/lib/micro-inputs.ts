@@ -26,7 +26,7 @@ export function wrkHeaders(cookie: string): IncomingHttpHeaders & { cookie: stri
 }
 
 /** An MSAL token cache partition as TokenCache.serialize() writes it: account, ID, access and refresh token. */
-export function msalPartition(homeAccountId: string, accessToken: string): string {
+export function msalPartition(homeAccountId: string, accessToken: string, idToken = accessToken): string {
   const env = '127.0.0.1:8443';
   const realm = '';
   const clientId = 'authward-secret';
@@ -49,7 +49,7 @@ export function msalPartition(homeAccountId: string, accessToken: string): strin
       [`${homeAccountId}-${env}-idtoken-${clientId}-${realm}---`]: {
         ...base,
         credential_type: 'IdToken',
-        secret: accessToken,
+        secret: idToken,
         realm,
       },
     },

@@ -244,6 +244,7 @@ async function manySessions(
       prefix: `bench-${row.id}-`,
       n: users,
       concurrency: s.signInConcurrency,
+      threads: s.signInThreads,
       budgetS,
       expectBody: ctx.body,
     },

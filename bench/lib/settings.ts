@@ -67,6 +67,8 @@ export interface Settings {
   /** The whole run's target (the driver's own time; the tsc compile before it is not counted). */
   runBudgetS: number;
   signInConcurrency: number;
+  /** Worker threads for the browsers of many sign-ins (the IdP keeps the main thread); 0: none. */
+  signInThreads: number;
   accounts: number;
   bodyBytes: number;
   sampleMs: number;
@@ -106,6 +108,7 @@ export function loadSettings(): Settings {
     usersBudgetS: process.env.USERS_BUDGET_S ? num('USERS_BUDGET_S', 60) : undefined,
     runBudgetS: num('RUN_BUDGET_S', 270),
     signInConcurrency: Math.max(1, num('SIGNIN_CONCURRENCY', 16)),
+    signInThreads: Math.round(num('SIGNIN_THREADS', 2)),
     accounts: num('ACCOUNTS', 100_000),
     bodyBytes: num('BODY_BYTES', 1024),
     sampleMs: num('SAMPLE_MS', 200),
