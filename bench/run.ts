@@ -3,6 +3,7 @@
 //   npm run bench                 the scenarios (SCENARIOS, DURATION, CONNS, THREADS, USERS, ...: bench/README.md)
 //   npm run bench -- --micro      per-request pieces in-process (bench/micro.ts)
 //   npm run bench -- --profile    node --cpu-prof: the bare proxy and authward under scenario 7 (bench/profile.ts)
+//   npm run bench -- --signin     authward's CPU per sign-in and the sign-ins/s one process sustains (bench/signin.ts)
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -28,6 +29,10 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv.includes('--micro')) return (await import('./micro.js')).runMicro();
   if (argv.includes('--profile')) return (await import('./profile.js')).runProfile(say);
+  if (argv.includes('--signin')) {
+    build(loadSettings());
+    return (await import('./signin.js')).runSignIn(say);
+  }
   const s = loadSettings();
   const rows: Row[] = plan(s.scenarios).map((id) => ({
     id,
