@@ -1,7 +1,8 @@
 // An API client (bearer token, no session) through the server: on a forwardAuth route authward's answer
 // carries the route's token acquired on behalf of the caller's user (the proxy mode's OBO step), which
 // the server sends on in place of the caller's own token; the API verifies it. App-only callers have no
-// user to act for (403); a bad token is 401 with its challenge; the default backend never gets a token.
+// user to act for (403); a bad token, or one the provider wants more claims for, is 401 with its
+// challenge (passed on by the server); the default backend never gets a token.
 import t from 'tap';
 import { appOnlyToken, userToken } from '../api-clients/harness.js';
 import { forwardAuthSetup } from './harness.js';
@@ -53,6 +54,17 @@ for (const server of ['nginx', 'caddy'] as const) {
     await forged.arrayBuffer();
     t.equal(forged.status, 401, 'a token that does not verify: 401');
     t.equal(forged.headers.get('www-authenticate'), 'Bearer error="invalid_token"', 'with its challenge');
+    // The provider wants more claims (Conditional Access): proxy mode's challenge, through the server.
+    const claims = '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}';
+    s.grants?.challengeNext(claims);
+    const challenged = await call('/api/orders/items/10', await userToken(s.idp, 'erin'));
+    await challenged.arrayBuffer();
+    t.equal(challenged.status, 401, 'more claims required: 401');
+    const challenge = challenged.headers.get('www-authenticate') ?? '';
+    t.match(challenge, /^Bearer error="insufficient_claims", claims="/, 'the insufficient_claims challenge');
+    const asked = /claims="([^"]+)"/.exec(challenge)?.[1] ?? '';
+    t.same(JSON.parse(Buffer.from(asked, 'base64').toString()), JSON.parse(claims), 'the claims to satisfy');
+    t.equal(challenged.headers.get('location'), null, 'no redirect');
     t.equal(s.orders.requests.length, 2, 'the API saw only the two accepted calls');
   });
 }
