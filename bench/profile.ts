@@ -2,7 +2,7 @@
 //
 // PROFILE_SCENARIOS [3,7]: any of 3 (the bare proxy, the baseline) and 4, 5, 6, 7, 7m, 8, 11a, 11b (authward);
 // PROFILE_DURATION [10] s after WARMUP; PROFILE_USERS [0]: that many sessions round-robin instead of one. With 3 and an authward scenario, a side-by-side table shows
-// what authward adds per request, package by package. The .cpuprofile files (open them in Chrome
+// what authward adds per request, package by package, then function by function. The .cpuprofile files (open them in Chrome
 // DevTools) and the summaries land in the run's results folder.
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -108,7 +108,8 @@ async function profileOne(sh: Shared, id: ScenarioId, seconds: number): Promise<
   await stop(); // SIGTERM: a graceful exit writes the profile
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile in ${dir} (did the process exit cleanly?)`);
-  const summary = summarize(join(dir, file), ROOT, from, to);
+  // Every function worth 0.01 % or more (the per-function diff against 3 needs more than the top 25).
+  const summary = summarize(join(dir, file), ROOT, from, to, 400);
   const text = `scenario ${id} (${url}): ${w.rps.toFixed(0)} req/s, p99 ${w.p99_ms.toFixed(2)} ms under profiling\n${renderSummary(summary, w.requests)}\n`;
   process.stdout.write(`\n${text}`);
   writeFileSync(join(dir, 'summary.txt'), text);
@@ -140,6 +141,30 @@ function compare(all: Profiled[]): string {
   return [`${head}${note}`, total, ...lines].join('\n');
 }
 
+/**
+ * Per function: what each authward scenario spends beyond the bare proxy (3), µs of self time per
+ * request, largest first. Absolute µs move with the machine's load; which functions head the list and
+ * their order hold much better, and they are what to work on.
+ */
+function diffFunctions(all: Profiled[], n = 30): string {
+  const base = all.find((p) => p.id === '3');
+  if (!base) return '';
+  const perReq = (p: Profiled) =>
+    new Map(p.summary.top.map((f) => [`${f.name}  ${f.where}`, (f.ms * 1000) / Math.max(1, p.requests)]));
+  const b = perReq(base);
+  return all
+    .filter((p) => p !== base)
+    .map((p) => {
+      const rows = [...perReq(p)]
+        .map(([k, v]) => ({ k, v, d: v - (b.get(k) ?? 0) }))
+        .sort((x, y) => y.d - x.d)
+        .slice(0, n)
+        .map((r) => `${r.d.toFixed(2).padStart(7)} ${r.v.toFixed(2).padStart(7)}  ${r.k}`);
+      return `\nscenario ${p.id} minus 3, µs/req of self time (added, total, function):\n${rows.join('\n')}\n`;
+    })
+    .join('');
+}
+
 export async function runProfile(say: (line: string) => void): Promise<number> {
   const s = loadSettings();
   const ids = (process.env.PROFILE_SCENARIOS ?? process.env.PROFILE_SCENARIO ?? '3,7')
@@ -164,7 +189,7 @@ export async function runProfile(say: (line: string) => void): Promise<number> {
     if (needsRedis) sh.redis = await startRedis();
     const done: Profiled[] = [];
     for (const id of ids) done.push(await profileOne(sh, id as ScenarioId, seconds));
-    if (done.length > 1) process.stdout.write(`\n${compare(done)}\n`);
+    if (done.length > 1) process.stdout.write(`\n${compare(done)}\n${diffFunctions(done)}`);
     return 0;
   } finally {
     await backend.child.stop();

@@ -122,7 +122,7 @@ export function renderSummary(s: ProfileSummary, requests: number): string {
     'self time by package / area:',
     rows(s.byArea.slice(0, 20), false),
     '',
-    `top ${s.top.length} functions by self time:`,
-    rows(s.top, true),
+    `top ${Math.min(25, s.top.length)} functions by self time:`,
+    rows(s.top.slice(0, 25), true),
   ].join('\n');
 }
