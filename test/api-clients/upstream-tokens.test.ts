@@ -1,7 +1,7 @@
 // upstream.tokens for API clients: the default upstream gets X-MS-TOKEN-AAD-ACCESS-TOKEN acquired on
 // behalf of the caller's user (aad: OBO, oidc: token exchange), verified by a real API (aud, scope, the
 // original user), beside the caller's own token in Authorization; a repeat costs no provider request; an
-// app-only caller (no user to act for) passes without the header.
+// app-only caller (no user to act for) passes without the header; a claims challenge goes back (401).
 import t from 'tap';
 import { startApi } from '../helpers/api.js';
 import { apiWorld, appOnlyToken, call, userToken } from './harness.js';
@@ -42,6 +42,15 @@ for (const mode of ['aad', 'oidc'] as const) {
     const app = await call(`${w.aw.url}/z`, await appOnlyToken(w.idp));
     t.equal(app.status, 200, 'an app-only caller passes');
     t.equal(w.upstream.requests.at(-1)?.headers[HEADER], undefined, '... with no token on its behalf');
+
+    // Conditional Access on that acquisition: the claims go back to the client, nothing to the upstream.
+    const seenBefore = w.upstream.requests.length;
+    w.grants.challengeNext('{"access_token":{"acrs":{"essential":true,"value":"c1"}}}');
+    const other = await userToken(w.idp, 'erin');
+    const challenged = await call(`${w.aw.url}/w`, other);
+    t.equal(challenged.status, 401, 'a claims challenge is passed back');
+    t.match(challenged.headers.get('www-authenticate'), /^Bearer error="insufficient_claims", claims="/);
+    t.equal(w.upstream.requests.length, seenBefore, 'nothing reached the upstream');
     t.notMatch(w.logs.join('\n'), injected, 'the injected token is in no log line');
   });
 }
