@@ -4,7 +4,7 @@
 // original request are believed from nobody else); the original URI goes through the same canonical-path
 // rules, route table, publicRoutes, authenticators (app.identify) and authorization rules as in proxy
 // mode. Answers: 200 with identity headers (and `Authorization: Bearer` for a routes[] entry with
-// forwardAuth); 401 without a credential (a navigation behind a redirecting ingress: 302 to sign-in,
+// forwardAuth: the user's token, or an API client's on-behalf-of one); 401 without a credential (a navigation behind a redirecting ingress: 302 to sign-in,
 // back to the original URL; behind nginx: a Location header for its `error_page 401` to follow);
 // 403 when the rules deny. No body is read; every answer is `Cache-Control: no-store`.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
