@@ -1,12 +1,11 @@
 // Prometheus metrics: what operators alert on. No user identifiers in labels, ever.
 //
 // Hot-path counters are plain numbers handed to prom-client at scrape time, and the duration histogram
-// is a custom collector (RouteDurations, below); token and store counters are read at scrape time too.
+// are custom collectors (Durations, below); token and store counters are read at scrape time too.
 import {
   Counter,
   collectDefaultMetrics,
   Gauge,
-  Histogram,
   type Metric,
   type MetricValueWithName,
   Registry,
@@ -24,12 +23,12 @@ const CLIENT_INDEX: Record<Client, number> = { api: 0, browser: 1, anonymous: 2 
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly duration: RouteDurations;
+  private readonly duration: Durations;
   private readonly counts = new Map<string, number[]>();
   private readonly signIns: Counter<'result' | 'reason'>;
   private readonly interactions: Counter<'route' | 'kind'>;
   private readonly upstreamErrors: Counter<'route' | 'kind'>;
-  private readonly tokenLatency: Histogram<'source'>;
+  private readonly tokenLatency: Durations;
   /** Token acquisitions per route and source, in plain numbers (handed over at scrape). */
   private readonly tokenCounts = new Map<string, Map<string, number>>();
 
@@ -62,9 +61,10 @@ export class Metrics {
         }
       },
     });
-    this.duration = new RouteDurations(
+    this.duration = new Durations(
       'authward_http_request_duration_seconds',
       'Time to the response, by route.',
+      'route',
       [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     );
     r.registerMetric(this.duration as unknown as Metric);
@@ -100,13 +100,14 @@ export class Metrics {
         }
       },
     });
-    this.tokenLatency = new Histogram({
-      name: 'authward_token_acquisition_duration_seconds',
-      help: 'Time to get an access token when it was not in the in-process cache, by source.',
-      labelNames: ['source'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [r],
-    });
+    // Observed on every request that misses the L1 (a store read at least): a custom collector too.
+    this.tokenLatency = new Durations(
+      'authward_token_acquisition_duration_seconds',
+      'Time to get an access token when it was not in the in-process cache, by source.',
+      'source',
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    );
+    r.registerMetric(this.tokenLatency as unknown as Metric);
     const { tokens, store, readiness } = deps;
     const fromCounters = (name: string, help: string, read: () => number) =>
       new Counter({
@@ -200,7 +201,7 @@ export class Metrics {
       this.tokenCounts.set(route, bySource);
     }
     bySource.set(source, (bySource.get(source) ?? 0) + 1);
-    if (seconds !== undefined) this.tokenLatency.observe({ source }, seconds);
+    if (seconds !== undefined) this.tokenLatency.observe(source, seconds);
   }
 }
 
@@ -212,26 +213,27 @@ interface Series {
 }
 
 /**
- * The request duration histogram, by route, as a prom-client custom collector: observed once per
- * request with a bucket search and three additions. prom-client's own Histogram validates and hashes
+ * A duration histogram by one label (the route; a token's source) as a prom-client custom collector:
+ * observed with a bucket search and three additions. prom-client's own Histogram validates and hashes
  * the labels on every observation (more than a microsecond); this exports the same series at scrape.
  */
-class RouteDurations {
+class Durations {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
-  private readonly byRoute = new Map<string, Series>();
+  private readonly byLabel = new Map<string, Series>();
 
   constructor(
     readonly name: string,
     readonly help: string,
+    private readonly label: string,
     private readonly bounds: readonly number[],
   ) {}
 
-  observe(route: string, seconds: number): void {
-    let s = this.byRoute.get(route);
+  observe(value: string, seconds: number): void {
+    let s = this.byLabel.get(value);
     if (!s) {
       s = { counts: new Array<number>(this.bounds.length + 1).fill(0), sum: 0, count: 0 };
-      this.byRoute.set(route, s);
+      this.byLabel.set(value, s);
     }
     let i = 0;
     while (i < this.bounds.length && seconds > (this.bounds[i] as number)) i++;
@@ -242,20 +244,21 @@ class RouteDurations {
 
   get() {
     const values: MetricValueWithName<string>[] = [];
-    for (const [route, s] of this.byRoute) {
+    for (const [value, s] of this.byLabel) {
+      const label = { [this.label]: value };
       let cumulative = 0;
       this.bounds.forEach((le, i) => {
         cumulative += s.counts[i] ?? 0;
-        values.push({ metricName: `${this.name}_bucket`, labels: { route, le }, value: cumulative });
+        values.push({ metricName: `${this.name}_bucket`, labels: { ...label, le }, value: cumulative });
       });
-      values.push({ metricName: `${this.name}_bucket`, labels: { route, le: '+Inf' }, value: s.count });
-      values.push({ metricName: `${this.name}_sum`, labels: { route }, value: s.sum });
-      values.push({ metricName: `${this.name}_count`, labels: { route }, value: s.count });
+      values.push({ metricName: `${this.name}_bucket`, labels: { ...label, le: '+Inf' }, value: s.count });
+      values.push({ metricName: `${this.name}_sum`, labels: label, value: s.sum });
+      values.push({ metricName: `${this.name}_count`, labels: label, value: s.count });
     }
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
   reset(): void {
-    this.byRoute.clear();
+    this.byLabel.clear();
   }
 }

@@ -64,6 +64,13 @@ t.test('metrics after a sign-in and a routed request', async (t) => {
   t.notMatch(text, /=""/, 'no empty label anywhere');
   t.match(text, /authward_token_acquisitions_total\{route="orders",source="(store|refresh)"\} 1/);
   t.match(text, /authward_token_acquisitions_total\{route="orders",source="l1"\} 1/);
+  // The one acquisition that missed the L1 is timed, by source (an L1 hit is not).
+  t.match(text, /authward_token_acquisition_duration_seconds_count\{source="(store|refresh)"\} 1\n/);
+  t.match(
+    text,
+    /authward_token_acquisition_duration_seconds_bucket\{source="(store|refresh)",le="\+Inf"\} 1\n/,
+  );
+  t.notMatch(text, /authward_token_acquisition_duration_seconds_count\{source="l1"\}/);
   t.match(text, /authward_dependency_up\{dependency="provider"\} 1/);
   t.match(text, /authward_dependency_up\{dependency="tokenStore"\} 1/);
   t.match(text, /authward_ready 1/);
