@@ -57,4 +57,6 @@ STOPSIGNAL SIGTERM
 # listen.port or health.livenessPath differ from the defaults).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "require('http').get(process.env.AUTHWARD_HEALTHCHECK_URL,{timeout:2000},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1)).on('timeout',()=>process.exit(1))"]
-CMD ["node", "dist/cli.js"]
+# V8's heap sized from the container's memory limit (old space 60 %, semi-spaces 1/64 of it: see
+# docs/deployment.md, "Memory"); NODE_OPTIONS=--max-old-space-size=... overrides it.
+CMD ["/bin/sh", "-c", "exec node $(node dist/cli.js heap-flags) dist/cli.js"]

@@ -13,6 +13,7 @@ const USAGE = `usage:
   authward --config FILE --check-config
                                     validate the file, print every problem, exit 0 or 1
   authward keygen                   print a fresh base64 32-byte key (session.keys, tokenCache.encryptionKeys)
+  authward heap-flags               print node's heap flags for this container's memory limit (the image's CMD)
   authward --version                print the version and the Node.js running it`;
 
 /** After a usage error: one line, the full text is --help's. */
@@ -38,6 +39,13 @@ async function main(argv: string[]): Promise<number> {
   if (args.values.version) {
     const { VERSION } = await import('./version.js');
     process.stdout.write(`authward ${VERSION} (Node.js ${process.version})\n`);
+    return 0;
+  }
+  if (args.positionals[0] === 'heap-flags') {
+    const { heapFlags } = await import('./heap.js');
+    process.stdout.write(
+      `${heapFlags(process.constrainedMemory?.(), process.env.NODE_OPTIONS ?? '').join(' ')}\n`,
+    );
     return 0;
   }
   if (args.positionals[0] === 'keygen') {

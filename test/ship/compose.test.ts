@@ -202,7 +202,11 @@ t.test('Dockerfile: multi-stage, production deps only, non-root, health check, s
     'EXPOSE listen and metrics ports',
   );
   const cmd = runtime.filter((i) => i.op === 'CMD').at(-1)?.args;
-  t.same(JSON.parse(cmd ?? 'null'), ['node', 'dist/cli.js']);
+  t.same(
+    JSON.parse(cmd ?? 'null'),
+    ['/bin/sh', '-c', 'exec node $(node dist/cli.js heap-flags) dist/cli.js'],
+    'node runs dist/cli.js as PID 1 (exec), its heap sized from the memory limit',
+  );
   const env = runtime
     .filter((i) => i.op === 'ENV')
     .map((i) => i.args)
