@@ -2,13 +2,13 @@
 //
 // SIGNIN_USERS [2000] users sign in through the test IdP, SIGNIN_CONCURRENCY [16] at a time, to one
 // memory-cache authward (SIGNIN_CACHE=redis: the Redis cache). The IdP and the browsers run here, in
-// the driver (SIGNIN_DRIVERS [auto] processes share the browsers; the IdP is one of them), authward
+// the driver (the browsers in SIGNIN_THREADS [2] worker threads, the IdP in the main one), authward
 // in its own process: its CPU time (/proc) over the completed sign-ins is what one sign-in costs it
 // (code redemption, ID-token verification, session and cache writes, the pages and redirects),
 // whatever the provider costs. 1 s / that is what one process sustains once the provider is not the
 // bottleneck; the rate measured here is also shown, with authward's CPU share (below ~90 % of a
 // core, the IdP and browsers were the bottleneck). SIGNIN_PROFILE=1 adds node --cpu-prof and a
-// self-time summary.
+// self-time summary; SIGNIN_NODE_ARGS, node flags for authward (e.g. heap flags).
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startIdp } from '../lab/idp.js';
@@ -37,7 +37,12 @@ export async function runSignIn(say: (line: string) => void): Promise<number> {
     s,
     { name: `signin-${cache}`, cache },
     { idp, backendUrl: backend.url, ...(redis ? { redisUrl: redis.url } : {}) },
-    [...INSPECT_ARGS, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])],
+    [
+      ...INSPECT_ARGS,
+      // e.g. the image's heap flags for a 256 MiB limit: SIGNIN_NODE_ARGS="$(node -e ...)"
+      ...(process.env.SIGNIN_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+      ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
+    ],
   );
   const probe = await HeapProbe.open(aw.child.logFile);
   let window = { from: 0, to: 0, n: 0 };
