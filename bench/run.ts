@@ -8,8 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { startIdp, type TestIdp } from '../lab/idp.js';
+import type { TestIdp } from '../lab/idp.js';
+import type { ApiGrants } from '../lab/idp-grants.js';
 import { startRedis } from '../lab/redis.js';
+import { startBenchIdp } from './lib/api-client.js';
 import { needsBuild } from './lib/authward.js';
 import { combine, type Measurement, measure } from './lib/measure.js';
 import { backendStats, startBackend } from './lib/peers.js';
@@ -52,13 +54,14 @@ async function main(): Promise<number> {
     say('wrk is required for every scenario: nothing to measure');
     return 1;
   }
-  if (!tools.nginx) skip((id) => id === '2', 'nginx not installed');
+  if (!tools.nginx) skip((id) => id === '2' || SPECS[id].kind.startsWith('forward'), 'nginx not installed');
   if (!tools.redisServer)
     skip((id) => SPECS[id].instance !== undefined && !!redisOf(id), 'redis-server not installed');
   build(s);
 
   const extra: Record<string, unknown> = {};
   let idp: TestIdp | undefined;
+  let grants: ApiGrants | undefined;
   const servers: RunContext['servers'] = {};
   const redis: RunContext['redis'] = {};
   const instances: RunContext['instances'] = new Map();
@@ -68,7 +71,7 @@ async function main(): Promise<number> {
     const body = await (await fetch(`${backend.url}/`)).text();
     say(`backend ${backend.url} (${body.length} B body); results in ${s.runDir}`);
     if (active().some((r) => SPECS[r.id].instance)) {
-      idp = await startIdp({ apiScopes: ['api://bench/read'] });
+      ({ idp, grants } = await startBenchIdp());
       say(`test IdP ${idp.issuer}`);
     }
     for (const which of ['main', 'full'] as const) {
@@ -85,6 +88,7 @@ async function main(): Promise<number> {
       body,
       backend,
       idp,
+      ...(grants ? { grants } : {}),
       redis,
       say,
       extra,
