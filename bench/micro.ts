@@ -124,6 +124,7 @@ export async function runMicro(): Promise<number> {
   const sealer = new Sealer([Buffer.from(newKey(), 'base64')]);
   const partition = msalPartition(acc.homeAccountId, fakeJwt());
   const sealed = sealer.seal(Buffer.from(partition), `acct:${acc.homeAccountId}`);
+  await store.set('acct:micro', Buffer.from(partition), 3600);
 
   // The client-gone signal of src/proxy/upstream-agent.ts, per request, against one per connection.
   const socket = new Socket();
@@ -173,6 +174,7 @@ export async function runMicro(): Promise<number> {
     ['records cache get: SessionRecords.get (awaited)', () => records.get(data.sid), true],
     ['--- per L1 miss (scenario 8) ---', () => 0],
     ['Sealer.open partition', () => sealer.open(sealed, `acct:${acc.homeAccountId}`)],
+    ['memory store get: partition (inflate, issue 18)', () => store.get('acct:micro'), true],
     [
       'freshToken (JSON.parse partition)',
       () => freshToken(partition, acc.homeAccountId, scopes, undefined, config.tokenCache.renewWindow),
