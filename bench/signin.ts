@@ -8,7 +8,8 @@
 // whatever the provider costs. 1 s / that is what one process sustains once the provider is not the
 // bottleneck; the rate measured here is also shown, with authward's CPU share (below ~90 % of a
 // core, the IdP and browsers were the bottleneck). SIGNIN_PROFILE=1 adds node --cpu-prof and a
-// self-time summary; SIGNIN_NODE_ARGS, node flags for authward (e.g. heap flags).
+// self-time summary; SIGNIN_NODE_ARGS, node flags for authward (e.g. heap flags); USERS_BUDGET_S
+// [600] stops the sign-ins early.
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startIdp } from '../lab/idp.js';
@@ -62,7 +63,7 @@ export async function runSignIn(say: (line: string) => void): Promise<number> {
         n: users,
         concurrency: s.signInConcurrency,
         threads: s.signInThreads,
-        budgetS: 600,
+        budgetS: s.usersBudgetS ?? 600,
         expectBody: body,
       },
       (done, sec) => say(`  ${done} signed in after ${sec.toFixed(0)} s`),
