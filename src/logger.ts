@@ -91,7 +91,8 @@ function serializeError(err: Error, stacks: boolean): pino.SerializedError {
 
 export function createLogger(level: string, pretty: boolean, style?: LogStyle): Logger {
   const options = loggerOptions(level, pretty, style);
-  if (pretty || !pino.levels.values[level] || (pino.levels.values[level] as number) > 30) return pino(options);
+  const value = pino.levels.values[level];
+  if (pretty || value === undefined || value > INFO) return pino(options);
   // With access lines on (info and below) a line per request: stdout written in batches of about 4 KB,
   // at least every LINES_FLUSH_MS, not one write (a thread-pool round trip and its wake-ups) per line.
   // Each write stays whole lines within PIPE_BUF (listen.workers share the pipe); pino flushes at exit.
@@ -103,6 +104,7 @@ export function createLogger(level: string, pretty: boolean, style?: LogStyle): 
 
 /** At most this long between a line and its write to stdout when lines are batched (info and below). */
 const LINES_FLUSH_MS = 100;
+const INFO = 30; // pino's number for info
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 type Level = (typeof LEVELS)[number];
