@@ -54,6 +54,12 @@ export const UntrustedPeerError = answered(
   'forward-auth answers only the ingresses trustProxy names',
   403,
 );
+/** Forward auth: the client sent an identity-family header the ingress may not overwrite. */
+export const ClientIdentityHeaderError = answered<[string]>(
+  'AW_FORBIDDEN',
+  'identity headers are set by authward, not by clients: remove %s',
+  403,
+);
 export const CrossOriginError = createError(
   'AW_CROSS_ORIGIN',
   'cross-origin WebSocket connections are refused',

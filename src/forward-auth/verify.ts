@@ -1,12 +1,13 @@
 // The forward-auth stage: `<pathPrefix>/verify`, where an ingress asks whether a request may pass.
 //
 // Rules enforced: only a peer trustProxy names is answered (403 otherwise: the headers describing the
-// original request are believed from nobody else); the original URI goes through the same canonical-path
-// rules, route table, publicRoutes, authenticators (app.identify) and authorization rules as in proxy
-// mode. Answers: 200 with identity headers (and `Authorization: Bearer` for a routes[] entry with
-// forwardAuth: the user's token, or an API client's on-behalf-of one); 401 without a credential (a navigation behind a redirecting ingress: 302 to sign-in,
-// back to the original URL; behind nginx: a Location header for its `error_page 401` to follow);
-// 403 when the rules deny. No body is read; every answer is `Cache-Control: no-store`.
+// original request are believed from nobody else); a client's identity-family header is refused (403:
+// the ingress cannot strip a family); the original URI goes through the same canonical-path rules, route
+// table, publicRoutes, authenticators (app.identify) and authorization rules as in proxy mode. Answers:
+// 200 with identity headers (and `Authorization: Bearer` for a routes[] entry with forwardAuth: the
+// user's token, or an API client's on-behalf-of one); 401 without a credential (a navigation behind a
+// redirecting ingress: 302 to sign-in, back to the original URL; behind nginx: a Location header for its
+// `error_page 401` to follow); 403 when the rules deny. No body is read; every answer is no-store.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { authorizer } from '../auth/authorize.js';
@@ -14,11 +15,17 @@ import { BearerRefusal, refuse } from '../auth/bearer-authenticator.js';
 import { identityOf, type Principal } from '../auth/principal.js';
 import { publicMatcher } from '../auth/public-routes.js';
 import { derive } from '../config/derived.js';
-import { BadRequestError, ForbiddenError, UnauthenticatedError, UntrustedPeerError } from '../errors.js';
+import {
+  BadRequestError,
+  ClientIdentityHeaderError,
+  ForbiddenError,
+  UnauthenticatedError,
+  UntrustedPeerError,
+} from '../errors.js';
 import type { Parts } from '../parts.js';
 import { canonicalPath } from '../proxy/canonical-path.js';
 import { trustList } from '../proxy/forward-context.js';
-import { INJECTED_HEADERS } from '../proxy/headers.js';
+import { clientIdentityHeader, INJECTED_HEADERS } from '../proxy/headers.js';
 import { sendError, wantsHtml } from '../responses.js';
 import type { RouteTable } from '../routing/table.js';
 import { type Original, originalRequest } from './original.js';
@@ -70,6 +77,17 @@ async function forwardAuth(app: FastifyInstance, p: Parts) {
     if (peer === undefined || !trusted(peer)) {
       request.log.info({ event: 'access_denied', reason: 'untrusted forward-auth peer' }, 'verify refused');
       sendError(request, reply, new UntrustedPeerError());
+      return done();
+    }
+    // The ingress overwrites only the identity headers its config copies: a client's copy of any other
+    // (X-MS-CLIENT-PRINCIPAL-GROUPS, X-MS-TOKEN-*) would reach the backend. Refused, public path or not.
+    const spoofed = clientIdentityHeader(request.headers);
+    if (spoofed !== undefined) {
+      request.log.info(
+        { event: 'access_denied', reason: 'client identity header', header: spoofed },
+        'verify refused',
+      );
+      sendError(request, reply, new ClientIdentityHeaderError(spoofed));
       return done();
     }
     const o = originalRequest(request, verifyPath, defaultProto);

@@ -71,6 +71,23 @@ export function isProxyOwned(name: string): boolean {
   return false;
 }
 
+// In an identity family, but set by ingresses on their auth request to describe it (ingress-nginx).
+const INGRESS_DESCRIPTIONS: ReadonlySet<string> = new Set(['x-auth-request-redirect']);
+
+/**
+ * The first header of an identity family among a request's (a client's copy), in any `_`/`-` spelling.
+ * Forward auth: the ingress overwrites only the names its config copies, so verify refuses the rest.
+ */
+export function clientIdentityHeader(headers: IncomingHttpHeaders): string | undefined {
+  for (const raw in headers) {
+    if (raw.charCodeAt(0) !== 120 /* x */) continue;
+    const name = raw.includes('_') ? raw.replaceAll('_', '-') : raw;
+    if (INGRESS_DESCRIPTIONS.has(name)) continue;
+    for (const prefix of PROXY_OWNED_PREFIXES) if (name.startsWith(prefix)) return raw;
+  }
+  return undefined;
+}
+
 // Hop-by-hop headers (RFC 9110 7.6.1) and framing headers undici sets itself.
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',

@@ -21,6 +21,7 @@ const EXPECTED: Record<string, [string, number]> = {
   OnBehalfOfUnavailableError: ['AW_ON_BEHALF_OF_UNAVAILABLE', 502],
   CrossSiteSignOutError: ['AW_FORBIDDEN', 403],
   UntrustedPeerError: ['AW_FORBIDDEN', 403],
+  ClientIdentityHeaderError: ['AW_FORBIDDEN', 403],
   CrossOriginError: ['AW_CROSS_ORIGIN', 403],
   SignInFailedError: ['AW_SIGN_IN_FAILED', 400],
   SignInRefusedError: ['AW_SIGN_IN_FAILED', 403],
