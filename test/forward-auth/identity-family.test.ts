@@ -11,11 +11,12 @@ for (const server of ['nginx', 'caddy'] as const) {
     const s = await forwardAuthSetup(t, server);
     const page = await signIn(s.browser, `${s.front.url}/home`, { login: 'alice' });
     t.equal(page.status, 200, 'signed in');
-    for (const [name, value] of [
+    const forged: [string, string][] = [
       ['x-ms-client-principal-groups', 'admins'],
       ['X-MS-TOKEN-AAD-ID-TOKEN', 'forged'],
       ['x-auth-request-user', 'root'],
-    ]) {
+    ];
+    for (const [name, value] of forged) {
       s.backend.reset();
       const res = await s.browser.navigate(`${s.front.url}/other`, { headers: { [name]: value } });
       t.equal(res.status, 403, `${name}: refused`);
