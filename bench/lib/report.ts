@@ -256,9 +256,10 @@ export function checkTargets(rows: Row[]): TargetCheck[] {
   );
   const s10 = row('10')?.m;
   add(
-    '10: peak RSS <= 150 MB',
-    s10?.peakRssMiB ? s10.peakRssMiB * 1.048576 <= 150 : null,
-    s10?.peakRssMiB ? `${f(s10.peakRssMiB * 1.048576)} MB (${f(s10.peakRssMiB)} MiB)` : 'not measured',
+    // Issue 18: 10,000 users in memory mode within 200 MiB (150 MiB is the Redis cache's goal).
+    '10: peak RSS <= 200 MiB',
+    s10?.peakRssMiB ? s10.peakRssMiB <= 200 : null,
+    s10?.peakRssMiB ? `${f(s10.peakRssMiB)} MiB` : 'not measured',
   );
   return out;
 }

@@ -6,6 +6,7 @@ import type { TestIdp } from '../../lab/idp.js';
 import type { ApiGrants } from '../../lab/idp-grants.js';
 import { freePort } from '../../lab/ports.js';
 import type { TestRedis } from '../../lab/redis.js';
+import { heapFlags } from '../../src/heap.js';
 import { userAccessToken } from './api-client.js';
 import { type Authward, FWD_ROUTE, startAuthward } from './authward.js';
 import type { LoadTarget, MeasureDeps } from './measure.js';
@@ -85,12 +86,17 @@ async function instance(ctx: RunContext, name: InstanceName) {
   if (spec.redis && !redis) throw new Error(`${name}: Redis did not start`);
   // forwardAuth: nginx's port first, it is authward's publicUrl; the user signs in through nginx.
   const frontPort = spec.forwardAuth ? await freePort() : undefined;
-  const aw = await startAuthward(ctx.s, spec, {
-    idp: ctx.idp,
-    backendUrl: ctx.backend.url,
-    ...(redis ? { redisUrl: redis.server.url } : {}),
-    ...(frontPort ? { publicUrl: `http://127.0.0.1:${frontPort}` } : {}),
-  });
+  const aw = await startAuthward(
+    ctx.s,
+    spec,
+    {
+      idp: ctx.idp,
+      backendUrl: ctx.backend.url,
+      ...(redis ? { redisUrl: redis.server.url } : {}),
+      ...(frontPort ? { publicUrl: `http://127.0.0.1:${frontPort}` } : {}),
+    },
+    spec.heapLimitMiB ? heapFlags(spec.heapLimitMiB * 2 ** 20, '') : [],
+  );
   let front: Server | undefined;
   if (frontPort) {
     if (!ctx.tools.nginx) throw new Error('nginx not installed');

@@ -33,6 +33,8 @@ export interface ScenarioSpec {
 }
 
 export interface InstanceSpec extends Variant {
+  /** Node's heap flags as the image sets them for a container limit of this many MiB (none: V8's defaults). */
+  heapLimitMiB?: number;
   /** Which Redis server (redis variants): the plain one, or the one holding ACCOUNTS other accounts. */
   redis?: 'main' | 'full';
 }
@@ -40,7 +42,8 @@ export interface InstanceSpec extends Variant {
 export const INSTANCES: Record<InstanceName, InstanceSpec> = {
   mem: { name: 'mem', cache: 'memory' },
   // Scenario 10's sessions get their own replica, so 4, 5 and 7m measure one without them.
-  'mem-many': { name: 'mem-many', cache: 'memory' },
+  // As the image runs it in the sidecar's 256 MiB limit (`authward heap-flags`, docs/deployment.md).
+  'mem-many': { name: 'mem-many', cache: 'memory', heapLimitMiB: 256 },
   redis: { name: 'redis', cache: 'redis', redis: 'main' },
   'redis-full': { name: 'redis-full', cache: 'redis', redis: 'full' },
   // l1Ttl is an exclusiveMinimum-0 number of seconds: 1 ms means every request misses the L1.
