@@ -7,7 +7,7 @@
 // TTL of the longest session it lists. Bounded: at most MAX_ENTRIES sessions per key, the oldest dropped
 // first (an index entry is only a pointer: the record and its own TTL decide whether a session lives).
 import { createHash } from 'node:crypto';
-import type { Sealer } from '../token-cache/crypto.js';
+import { openFrom, type Sealer, sealFor } from '../token-cache/crypto.js';
 import type { Store } from '../token-cache/store.js';
 
 /** One indexed session: authward's session id, its token cache account, its end (epoch seconds). */
@@ -78,7 +78,7 @@ export class SessionIndex {
 
   private async read(key: string): Promise<IndexedSession[]> {
     const blob = await this.store.get(key);
-    const plain = blob && (this.sealer ? this.sealer.open(blob, key) : blob);
+    const plain = blob && openFrom(this.sealer, blob, key);
     if (!plain) return [];
     try {
       const list = JSON.parse(plain.toString('utf8')) as unknown;
@@ -107,7 +107,7 @@ export class SessionIndex {
       if (list.length === 0) return await this.store.del(key);
       const plain = Buffer.from(JSON.stringify(list), 'utf8');
       const ttl = Math.max(...list.map((e) => e.until)) - now;
-      await this.store.set(key, this.sealer ? this.sealer.seal(plain, key) : plain, ttl);
+      await this.store.set(key, sealFor(this.sealer, plain, key), ttl);
     } finally {
       await release?.();
     }

@@ -9,7 +9,7 @@
 // (claims, identity headers), not the ID token: sign-out reads that from the store (idTokenHint), so
 // a session costs its ID token once, in the store, not twice (issue 18: memory per session).
 import { LRUCache } from 'lru-cache';
-import type { Sealer } from '../token-cache/crypto.js';
+import { openFrom, type Sealer, sealFor } from '../token-cache/crypto.js';
 import type { Store } from '../token-cache/store.js';
 import { type Claims, userHash } from './identity.js';
 import { type ProviderRef, SessionIndex } from './logout-index.js';
@@ -71,7 +71,7 @@ export class SessionRecords {
   async create(sid: string, record: SessionRecord, ttlSeconds: number, ref?: ProviderRef): Promise<void> {
     const key = recordKey(sid);
     const plain = Buffer.from(JSON.stringify(record), 'utf8');
-    await this.store.set(key, this.sealer ? this.sealer.seal(plain, key) : plain, Math.ceil(ttlSeconds));
+    await this.store.set(key, sealFor(this.sealer, plain, key), Math.ceil(ttlSeconds));
     this.remember(sid, record);
     if (ref) {
       const until = Math.floor(Date.now() / 1000) + Math.ceil(ttlSeconds);
@@ -113,7 +113,7 @@ export class SessionRecords {
 
   private async read(sid: string): Promise<SessionRecord | null> {
     const blob = await this.store.get(recordKey(sid));
-    const plain = blob && (this.sealer ? this.sealer.open(blob, recordKey(sid)) : blob);
+    const plain = blob && openFrom(this.sealer, blob, recordKey(sid));
     return plain ? fromStored(JSON.parse(plain.toString('utf8')) as StoredRecord) : null;
   }
 

@@ -83,3 +83,13 @@ export function sealerFromConfig(cfg: Pick<TokenCacheConfig, 'encryptionKeys'>):
   if (keys === undefined || keys.length === 0) return null;
   return new Sealer(keys.map((k) => Buffer.from(k, 'base64')));
 }
+
+/** What the store keeps for `plain` under `key`: sealed when tokenCache.encryptionKeys are set. */
+export function sealFor(sealer: Sealer | null, plain: Buffer, key: string): Buffer {
+  return sealer ? sealer.seal(plain, key) : plain;
+}
+
+/** The plaintext of a stored blob, or null when it does not open (see Sealer.open). */
+export function openFrom(sealer: Sealer | null, blob: Buffer, key: string): Buffer | null {
+  return sealer ? sealer.open(blob, key) : blob;
+}

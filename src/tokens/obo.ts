@@ -15,7 +15,7 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { TokenCacheConfig } from '../config/schema.js';
 import { OnBehalfOfUnavailableError, ProviderUnavailableError } from '../errors.js';
-import type { Sealer } from '../token-cache/crypto.js';
+import { openFrom, type Sealer, sealFor } from '../token-cache/crypto.js';
 import type { Store } from '../token-cache/store.js';
 import { translateMsalError } from './errors.js';
 import { SingleFlight } from './l1.js';
@@ -136,7 +136,7 @@ export class OnBehalfOf {
       if (ttl > 0) {
         this.l1.set(l1Key, entry);
         const plain = Buffer.from(JSON.stringify(entry), 'utf8');
-        await this.store.set(storeKey, this.sealer ? this.sealer.seal(plain, storeKey) : plain, ttl);
+        await this.store.set(storeKey, sealFor(this.sealer, plain, storeKey), ttl);
       }
       return { ...fresh, source: 'provider' };
     });
@@ -144,7 +144,7 @@ export class OnBehalfOf {
 
   private async fromStore(storeKey: string): Promise<Entry | undefined> {
     const blob = await this.store.get(storeKey);
-    const plain = blob && (this.sealer ? this.sealer.open(blob, storeKey) : blob);
+    const plain = blob && openFrom(this.sealer, blob, storeKey);
     if (!plain) return undefined;
     const entry = JSON.parse(plain.toString('utf8')) as Entry;
     return entry.until > Date.now() ? entry : undefined;

@@ -9,7 +9,7 @@
 // - a removed account is a DEL, never an emptied shell.
 import type { Logger } from 'pino';
 import { ProviderUnavailableError } from '../errors.js';
-import type { Sealer } from '../token-cache/crypto.js';
+import { openFrom, type Sealer, sealFor } from '../token-cache/crypto.js';
 import type { Store } from '../token-cache/store.js';
 import { InteractionRequired } from './errors.js';
 
@@ -34,7 +34,7 @@ export class PartitionStore {
       this.counters.misses++;
       throw new InteractionRequired('no cached tokens for this account');
     }
-    const plain = this.sealer ? this.sealer.open(blob, key) : blob;
+    const plain = openFrom(this.sealer, blob, key);
     if (!plain) {
       this.logger.warn(
         { event: 'cache_undecryptable' },
@@ -48,7 +48,7 @@ export class PartitionStore {
   async save(homeAccountId: string, json: string): Promise<void> {
     const key = partitionKey(homeAccountId);
     const plain = Buffer.from(json, 'utf8');
-    await this.store.set(key, this.sealer ? this.sealer.seal(plain, key) : plain, this.ttlSeconds);
+    await this.store.set(key, sealFor(this.sealer, plain, key), this.ttlSeconds);
   }
 
   remove(homeAccountId: string): Promise<void> {
