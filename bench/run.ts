@@ -161,7 +161,10 @@ function build(s: Settings): void {
 }
 
 function summaryLine(id: string, m: Measurement): string {
-  const cpu = m.cpuUsPerReq === null ? '' : `, ${m.cpuUsPerReq.toFixed(0)} µs CPU/req`;
+  const cpu =
+    m.cpuUsPerReq === null
+      ? ''
+      : `, ${m.cpuUsPerReq.toFixed(0)} µs CPU/req (main thread ${m.mainCpuUsPerReq?.toFixed(0)})`;
   const rss = m.peakRssMiB === null ? '' : `, RSS ${m.peakRssMiB.toFixed(0)} MiB`;
   return `scenario ${id}: ${m.rps.toFixed(0)} req/s, p99 ${m.p99_ms.toFixed(2)} ms, ${m.errors} errors${cpu}${rss}`;
 }

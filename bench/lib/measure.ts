@@ -5,6 +5,7 @@ import { backendStats } from './peers.js';
 import {
   cpuSeconds,
   machineUserSeconds,
+  mainThreadSeconds,
   RssSampler,
   selfAndReapedUserSeconds,
   treeOf,
@@ -37,6 +38,8 @@ export interface Measurement {
   peakRssMiB: number | null;
   /** The proxy's user + system CPU over the measured run, per request and in % of one core. */
   cpuUsPerReq: number | null;
+  /** The same for the proxy's main threads alone (the event loop; the rest is GC helpers, thread pool). */
+  mainCpuUsPerReq: number | null;
   cpuPct: number | null;
   /** The ingress's (frontPid's tree) user + system CPU per request; null without one. */
   frontCpuUsPerReq: number | null;
@@ -99,6 +102,7 @@ export async function measure(d: MeasureDeps, t: LoadTarget): Promise<Measuremen
   const before = {
     at: process.hrtime.bigint(),
     proxy: cpuSeconds(proxyPids),
+    proxyMain: mainThreadSeconds(proxyPids),
     front: cpuSeconds(frontPids).total,
     all: cpuSeconds(ours).user,
     self: selfAndReapedUserSeconds(),
@@ -110,6 +114,7 @@ export async function measure(d: MeasureDeps, t: LoadTarget): Promise<Measuremen
   const w = await wrkRun(s.duration, s.threads, s.conns);
   const wall = Number(process.hrtime.bigint() - before.at) / 1e9;
   const proxyCpu = cpuSeconds(proxyPids).total - before.proxy.total;
+  const proxyMainCpu = mainThreadSeconds(proxyPids) - before.proxyMain;
   const frontCpu = cpuSeconds(frontPids).total - before.front;
   const otherUser =
     machineUserSeconds() -
@@ -139,6 +144,7 @@ export async function measure(d: MeasureDeps, t: LoadTarget): Promise<Measuremen
     wrk: w,
     peakRssMiB: peak === undefined ? null : peak / 1024,
     cpuUsPerReq: proxyPids.length > 0 ? perReq(proxyCpu) : null,
+    mainCpuUsPerReq: proxyPids.length > 0 ? perReq(proxyMainCpu) : null,
     cpuPct: proxyPids.length > 0 ? (proxyCpu / wall) * 100 : null,
     frontCpuUsPerReq: frontPids.length > 0 ? perReq(frontCpu) : null,
     backendHitsPerReq: w.requests > 0 ? (backend.requests - before.backend.requests) / w.requests : 0,
@@ -185,6 +191,7 @@ export function combine(rounds: Measurement[]): Measurement {
     wrk: (byRps[Math.floor(byRps.length / 2)] as Measurement).wrk,
     peakRssMiB: peaks.length > 0 ? Math.max(...peaks) : null,
     cpuUsPerReq: med((r) => r.cpuUsPerReq),
+    mainCpuUsPerReq: med((r) => r.mainCpuUsPerReq),
     cpuPct: med((r) => r.cpuPct),
     frontCpuUsPerReq: med((r) => r.frontCpuUsPerReq),
     backendHitsPerReq: Math.min(...rounds.map((r) => r.backendHitsPerReq)),

@@ -17,9 +17,9 @@ interface Stat {
   childrenUser: number;
 }
 
-function readStat(pid: number): Stat | null {
+function readStat(pid: number, path = `/proc/${pid}/stat`): Stat | null {
   try {
-    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const raw = readFileSync(path, 'utf8');
     // comm may contain spaces and parentheses: the fields start after the last ')'.
     const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
     return {
@@ -65,6 +65,16 @@ export function cpuSeconds(pids: readonly number[]): { user: number; total: numb
     total += st.user + st.sys;
   }
   return { user, total };
+}
+
+/** CPU seconds (user + system) of the processes' main threads alone (the event loop: thread id = pid). */
+export function mainThreadSeconds(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    const st = readStat(pid, `/proc/${pid}/task/${pid}/stat`);
+    if (st) total += st.user + st.sys;
+  }
+  return total;
 }
 
 /** User CPU seconds of this process and of its reaped children (wrk, once it has exited). */

@@ -19,8 +19,8 @@ export type CanonicalResult = { path: string } | { error: string };
 const FORBIDDEN_ENCODED = /%(2f|5c|25|00)/i;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f\\]/;
-// Characters that make the segment walk below necessary (dot segments, parameters, Windows aliases).
-const SEGMENT_CHECK = /[.; :]/;
+// Characters that make the segment walk below necessary (parameters, Windows aliases).
+const SEGMENT_CHECK = /[; :]/;
 const NON_ASCII = /[\u0080-\uffff]/;
 
 export function canonicalPath(rawUrl: string): CanonicalResult {
@@ -43,7 +43,11 @@ export function canonicalPath(rawUrl: string): CanonicalResult {
     }
   }
   if (CONTROL.test(decoded)) return { error: 'path must not contain control characters or "\\"' };
-  if (!SEGMENT_CHECK.test(decoded)) return { path: decoded };
+  // No walk for most paths: without parameters or aliases, only a segment ending in "." is refused
+  // ("." and ".." included), that is a "./" or a final "." ("/app.js" passes in one scan).
+  if (!SEGMENT_CHECK.test(decoded) && !decoded.includes('./') && !decoded.endsWith('.')) {
+    return { path: decoded };
+  }
   const segments = decoded.split('/');
   for (let i = 1; i < segments.length; i++) {
     let seg = segments[i] as string;

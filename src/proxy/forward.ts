@@ -42,7 +42,7 @@ export async function forwardPlugin(app: FastifyInstance, opts: ForwardOptions):
   const basePath = target.pathname.replace(/\/+$/, '');
   // reply-from does not verify upstream certificates unless told: verify against system CAs + caFile.
   const ca = trustedCas(opts.caFile);
-  const agent = upstreamAgent({
+  const agent = upstreamAgent(upstream, {
     // reply-from's own defaults for the agent it would have made.
     connections: 128,
     pipelining: 1,

@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
-import { Agent, type Dispatcher } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import { ClientGoneError } from '../errors.js';
 
 const CLIENT_SOCKET = Symbol('authward.clientSocket');
@@ -24,7 +24,7 @@ export function withClientSocket<T extends IncomingHttpHeaders>(headers: T, sock
   return headers;
 }
 
-/** The `request(opts, callback)` surface reply-from calls, over one undici Agent. */
+/** The `request(opts, callback)` surface reply-from calls, over one undici Pool. */
 export interface UpstreamAgent {
   request(opts: Dispatcher.RequestOptions, callback: (err: Error | null, data?: unknown) => void): void;
   close(): Promise<void>;
@@ -59,8 +59,12 @@ function clientSignal(socket: Socket): ClientSignal {
   return s;
 }
 
-export function upstreamAgent(options: Agent.Options): UpstreamAgent {
-  const agent = new Agent(options);
+/**
+ * One Pool for the registration's one origin (what reply-from makes itself when given a base URL): an
+ * Agent in front of it would look the origin up on every request and re-emit every pool's events.
+ */
+export function upstreamAgent(origin: string, options: Pool.Options): UpstreamAgent {
+  const agent = new Pool(origin, options);
   return {
     request(opts, callback) {
       const headers = opts.headers as Headers | undefined;

@@ -85,7 +85,9 @@ t.test('plain paths are unchanged (decoded, query dropped)', async (t) => {
     t.same(canonicalPath(p), { path: p }, p);
   }
   // (`/a/...` ends in "." and is refused: Windows reads it as another name, see path-segment-aliases.)
-  t.match(canonicalPath('/a/...'), { error: /end in "\."/ });
+  for (const p of ['/a/...', '/admin.', '/a./b', '/app.js./x', '/a.b.']) {
+    t.match(canonicalPath(p), { error: /end in "\."/ }, `${p} refused (a dotted path's one-scan check)`);
+  }
   t.same(canonicalPath('/a/b?x=../y//z&u=%2f#frag'), { path: '/a/b' }, 'the query is not the path');
   t.same(canonicalPath('/caf%C3%A9/x%20y'), { path: '/café/x y' }, 'percent-decoded once');
 });
