@@ -134,7 +134,7 @@ export async function runMicro(): Promise<number> {
   const appLogger = createLogger('warn', false);
   const cases: [string, () => unknown, boolean?][] = [
     ['pino child logger (only for a request that logs)', () => appLogger.child({ requestId: ctx.requestId })],
-    ['cookie header parse (cached by value: a hit)', () => app.parseCookie(headers.cookie)],
+    ['cookie header parse (every request)', () => app.parseCookie(headers.cookie)],
     ['session cookie decode (cached by value: a hit)', () => app.decodeSecureSession(sealedCookie)],
     [
       'session cookie encrypt (re-issue, 1 in idle/10 s)',

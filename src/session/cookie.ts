@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { type DerivedCookieNames, derive } from '../config/derived.js';
 import type { Config } from '../config/schema.js';
 import type { AccountRef } from '../token-cache/store.js';
-import { cachedDecoder, cachedParser } from './decode-cache.js';
+import { cachedDecoder } from './decode-cache.js';
 
 export interface SessionData {
   /** Session id: the server-side record's key. */
@@ -57,7 +57,7 @@ export const cookieNames = (config: Config): CookieNames => derive(config).cooki
 
 /**
  * The session cookie on every request, built on the plugins' documented API: @fastify/cookie with
- * `hook: false` (this stage parses the header, through a cache) and @fastify/secure-session's codec
+ * `hook: false` (this stage parses the header itself) and @fastify/secure-session's codec
  * (createSecureSession, encodeSecureSession, decodeSecureSession), registered in a context of its own so
  * its per-request hooks serve no route. The two hooks here do what the plugin's would, the decode
  * through a cache (decode-cache.ts). `app.decodeSecureSession` is that cached decoder.
@@ -89,7 +89,6 @@ export async function sessionCookiePlugin(app: FastifyInstance, config: Config, 
     cookie,
   });
   const decode = cachedDecoder(codec.decode, codec.create, expiry);
-  const parse = cachedParser((header) => app.parseCookie(header) as Record<string, string>);
   app.decorate('decodeSecureSession', decode);
   app.decorate('createSecureSession', codec.create);
   app.decorate('encodeSecureSession', codec.encode);
@@ -97,7 +96,7 @@ export async function sessionCookiePlugin(app: FastifyInstance, config: Config, 
 
   app.addHook('onRequest', (request, _reply, done) => {
     const header = request.headers.cookie;
-    request.cookies = header ? parse(header) : {};
+    request.cookies = header ? (app.parseCookie(header) as Record<string, string>) : {};
     const value = request.cookies[names.session];
     request.session = (value !== undefined && decode(value, request.log)) || codec.create({});
     done();

@@ -1,14 +1,14 @@
-// Decoded session cookies and parsed Cookie headers, kept by value: a signed-in browser sends the same
-// cookie on every request, and decrypting it (base64, XSalsa20-Poly1305, JSON) is the largest
-// per-request cost after the proxying. Bounded; an entry only ever maps a value to what decoding it
-// gives, so a hit is exactly a decode.
+// Decoded session cookies, kept by value: a signed-in browser sends the same cookie on every request,
+// and decrypting it (base64, XSalsa20-Poly1305, JSON) is the largest per-request cost after the
+// proxying. Bounded; an entry only ever maps a value to what decoding it gives, so a hit is exactly a
+// decode. (The Cookie header itself is parsed on every request: ~0.7 µs, where a cache of whole headers
+// saved 0.4 µs for ~0.6 KiB a browser, and missed every time once more browsers came round than it held.)
 import type { Session } from '@fastify/secure-session';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import { deepFreeze } from '../config/freeze.js';
 
 const DECODED_MAX = 10_000;
-const PARSED_MAX_BYTES = 8 * 2 ** 20;
 
 type Decode = (cookie: string, log?: FastifyBaseLogger) => Session | null;
 
@@ -37,22 +37,5 @@ export function cachedDecoder(
       cache.set(cookie, { data, until: ((data.__ts as number) + expirySeconds) * 1000 });
     }
     return session;
-  };
-}
-
-/** A Cookie header parsed once per distinct value (it URI-decodes each value): a copy per request. */
-export function cachedParser(parse: (header: string) => Record<string, string>) {
-  // Bounded by bytes, not entries: anyone can send any Cookie header (up to Node's 16 KB).
-  const parsed = new LRUCache<string, Record<string, string>>({
-    maxSize: PARSED_MAX_BYTES,
-    sizeCalculation: (_value, header) => 2 * header.length + 64,
-  });
-  return (header: string): Record<string, string> => {
-    let cookies = parsed.get(header);
-    if (!cookies) {
-      cookies = parse(header);
-      parsed.set(header, cookies);
-    }
-    return { ...cookies };
   };
 }

@@ -1,4 +1,4 @@
-// The session stage's caches (decoded cookies and parsed Cookie headers, kept by value): a hit is exactly
+// The session stage's cache of decoded cookies and its Cookie parsing (kept by value): a hit is exactly
 // a decode. What one request does to its session or cookies never reaches the next request with the
 // same cookie; a cookie that only an older key opens is re-issued, not served from the cache.
 import Fastify from 'fastify';
