@@ -9,9 +9,8 @@ import { LRUCache } from 'lru-cache';
 import { deepFreeze } from '../config/freeze.js';
 
 // Entries are made only for cookies seen (~0.6 KiB each), so the bound costs nothing until it is used; it
-// sits well above the browsers one replica serves at once, because an LRU that holds one browser fewer
-// than come round in turn (a wall of dashboards polling) misses on every request. 10,000 did, at 10,000
-// users (bench scenario 10).
+// sits well above the browsers one replica serves at once (the L1's default account bound), because an
+// LRU holding fewer browsers than come round in turn (a wall of dashboards polling) misses every time.
 const DECODED_MAX = 50_000;
 
 type Decode = (cookie: string, log?: FastifyBaseLogger) => Session | null;
