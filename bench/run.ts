@@ -13,7 +13,7 @@ import type { ApiGrants } from '../lab/idp-grants.js';
 import { startRedis } from '../lab/redis.js';
 import { startBenchIdp } from './lib/api-client.js';
 import { needsBuild } from './lib/authward.js';
-import { combine, type Measurement, measure } from './lib/measure.js';
+import { combine, type Measurement, measure, measurePaired } from './lib/measure.js';
 import { backendStats, startBackend } from './lib/peers.js';
 import { installCleanup } from './lib/procs.js';
 import { checkTargets, LABELS, type Row, renderTables, renderTargets } from './lib/report.js';
@@ -107,6 +107,8 @@ async function main(): Promise<number> {
         say(`scenario ${row.id} FAILED: ${(err as Error).stack ?? err}`);
       }
     }
+    // With pinning, each authward scenario is also measured beside the bare proxy (measurePaired).
+    const bare = s.pin ? ready.find((p) => p.row.id === '3' && !p.row.skipped) : undefined;
     for (let round = 0; round < s.rounds; round++) {
       if (s.rounds > 1) say(`round ${round + 1} of ${s.rounds}`);
       for (const p of rotated(ready, round, s.rounds)) {
@@ -114,6 +116,9 @@ async function main(): Promise<number> {
         try {
           await p.recheck();
           const m = await measure(p.deps, p.target);
+          if (bare && p !== bare && p.target.proxyPid !== undefined && SPECS[p.row.id].instance) {
+            m.pairedCpuVs3 = await measurePaired(p.deps, p.target, bare.target);
+          }
           p.row.rounds.push(m);
           say(summaryLine(p.row.id, m));
         } catch (err) {

@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { backendStats } from './peers.js';
+import { type Pinning, pinning } from './pin.js';
 import {
   cpuSeconds,
   machineUserSeconds,
@@ -40,6 +41,8 @@ export interface Measurement {
   cpuUsPerReq: number | null;
   /** The same for the proxy's main threads alone (the event loop; the rest is GC helpers, thread pool). */
   mainCpuUsPerReq: number | null;
+  /** CPU per request ÷ the bare proxy's, both loaded at once on one shared core (measurePaired). */
+  pairedCpuVs3?: number | null;
   cpuPct: number | null;
   /** The ingress's (frontPid's tree) user + system CPU per request; null without one. */
   frontCpuUsPerReq: number | null;
@@ -79,8 +82,12 @@ async function waitQuiet(maxS: number): Promise<void> {
   }
 }
 
+let pins: Pinning | null | undefined;
+
 export async function measure(d: MeasureDeps, t: LoadTarget): Promise<Measurement> {
   const s = d.settings;
+  // (listen.workers > 1 is measured unpinned: its point is more than one core.)
+  pins ??= pinning(s.pin && s.workers === 1);
   const wrkRun = (seconds: number, threads: number, conns: number) =>
     runWrk({
       wrk: d.wrk,
@@ -91,10 +98,12 @@ export async function measure(d: MeasureDeps, t: LoadTarget): Promise<Measuremen
       script: t.cookieScript?.script ?? d.reportScript,
       ...(t.cookieScript ? { scriptArgs: t.cookieScript.args } : {}),
       ...(t.headers ? { headers: t.headers } : {}),
+      cpus: pins?.loadCpus,
     });
   await waitQuiet(s.quietWaitS);
   const proxyPids = t.proxyPid === undefined ? [] : treeOf(t.proxyPid);
   const frontPids = t.frontPid === undefined ? [] : treeOf(t.frontPid);
+  const unpin = pins?.pin([...proxyPids, ...frontPids], [d.backendPid, ...(d.redis ? [d.redis.pid] : [])]);
   const sampler = proxyPids.length > 0 ? new RssSampler(proxyPids, s.sampleMs) : undefined;
   if (s.warmup > 0) await wrkRun(s.warmup, s.threads, s.conns);
 
@@ -132,6 +141,7 @@ export async function measure(d: MeasureDeps, t: LoadTarget): Promise<Measuremen
     const l = await wrkRun(s.latDuration, 1, 1);
     lat1 = { rps: l.rps, p50_ms: l.p50_ms, p99_ms: l.p99_ms, max_ms: l.lat_max_ms, errors: wrkErrors(l) };
   }
+  unpin?.();
   const perReq = (sec: number) => (w.requests > 0 ? (sec * 1e6) / w.requests : null);
   return {
     rps: w.rps,
@@ -154,6 +164,50 @@ export async function measure(d: MeasureDeps, t: LoadTarget): Promise<Measuremen
     otherPct: Math.max(0, (otherUser / wall) * 100),
     lat1,
   };
+}
+
+/**
+ * The CPU per request of `t` ÷ the bare proxy's (`bare`), measured together: both proxies on the same
+ * core, each under its own wrk on the other cores, for one DURATION. Sequential runs compare two
+ * moments of a machine whose speed moves between them (the bare proxy from 76 to 117 µs a request
+ * within one run); a pair shares every moment, so its ratio moves far less. Null without pinning.
+ */
+export async function measurePaired(d: MeasureDeps, t: LoadTarget, bare: LoadTarget): Promise<number | null> {
+  const s = d.settings;
+  pins ??= pinning(s.pin && s.workers === 1);
+  if (!pins || t.proxyPid === undefined || bare.proxyPid === undefined) return null;
+  const cpus = pins.loadCpus;
+  const load = (x: LoadTarget, seconds: number) =>
+    runWrk({
+      wrk: d.wrk,
+      url: x.url,
+      threads: s.threads,
+      conns: s.conns,
+      seconds,
+      script: x.cookieScript?.script ?? d.reportScript,
+      ...(x.cookieScript ? { scriptArgs: x.cookieScript.args } : {}),
+      ...(x.headers ? { headers: x.headers } : {}),
+      cpus,
+    });
+  await waitQuiet(s.quietWaitS);
+  // (An ingress in front shares the core but is not counted: its CPU is reported apart, as in measure.)
+  const mine = treeOf(t.proxyPid);
+  const front = t.frontPid === undefined ? [] : treeOf(t.frontPid);
+  const theirs = treeOf(bare.proxyPid);
+  const loadSide = [d.backendPid, ...(d.redis ? [d.redis.pid] : [])];
+  const unpin = pins.pin([...mine, ...front, ...theirs], loadSide);
+  try {
+    if (s.warmup > 0) await Promise.all([load(t, s.warmup), load(bare, s.warmup)]);
+    const before = [cpuSeconds(mine).total, cpuSeconds(theirs).total];
+    const [a, b] = await Promise.all([load(t, s.duration), load(bare, s.duration)]);
+    const perReq = (cpu: number, w: WrkResult) => (w.requests > 0 ? cpu / w.requests : Number.NaN);
+    const ratio =
+      perReq(cpuSeconds(mine).total - (before[0] as number), a) /
+      perReq(cpuSeconds(theirs).total - (before[1] as number), b);
+    return Number.isFinite(ratio) && wrkErrors(a) === 0 && wrkErrors(b) === 0 ? ratio : null;
+  } finally {
+    unpin();
+  }
 }
 
 const median = (xs: number[]) => {
@@ -192,6 +246,7 @@ export function combine(rounds: Measurement[]): Measurement {
     peakRssMiB: peaks.length > 0 ? Math.max(...peaks) : null,
     cpuUsPerReq: med((r) => r.cpuUsPerReq),
     mainCpuUsPerReq: med((r) => r.mainCpuUsPerReq),
+    pairedCpuVs3: med((r) => r.pairedCpuVs3),
     cpuPct: med((r) => r.cpuPct),
     frontCpuUsPerReq: med((r) => r.frontCpuUsPerReq),
     backendHitsPerReq: Math.min(...rounds.map((r) => r.backendHitsPerReq)),

@@ -96,6 +96,7 @@ export function renderTables(rows: Row[]): string {
       f(x.cpuUsPerReq, 0),
       f(q.rpsVs3, 2),
       f(q.cpuVs3, 2),
+      f(x.pairedCpuVs3, 2),
       f(q.rpsVs1, 2),
       f(x.lat1?.p50_ms, 2),
       f(x.lat1?.p99_ms, 2),
@@ -135,6 +136,7 @@ export function renderTables(rows: Row[]): string {
         'CPU µs/req',
         'req/s ÷3',
         'CPU ÷3',
+        'CPU ÷3 paired',
         'req/s ÷1',
         'c1 p50',
         'c1 p99',
@@ -189,6 +191,12 @@ export function checkTargets(rows: Row[]): TargetCheck[] {
       `${id}: CPU µs/req <= 1.15x of 3`,
       c === null ? null : c <= 1.15,
       `${vs(x, bare, (m) => m.cpuUsPerReq, 'µs')} = ${f(c, 2)}x`,
+    );
+    const paired = x.m?.pairedCpuVs3 ?? null;
+    add(
+      `${id}: CPU ÷ bare, paired (measurePaired), <= ${id === '5' ? '1.10' : '1.15'}x`,
+      paired === null ? null : paired <= (id === '5' ? 1.1 : 1.15),
+      paired === null ? 'not measured (PIN=0 or one core)' : `median of per-round ratios ${f(paired, 2)}x`,
     );
     const p50 = added(x, bare, (m) => m.lat1?.p50_ms);
     const p99 = added(x, bare, (m) => m.lat1?.p99_ms);

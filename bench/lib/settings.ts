@@ -73,6 +73,8 @@ export interface Settings {
   bodyBytes: number;
   sampleMs: number;
   quietWaitS: number;
+  /** The system under test on a core of its own, the load on the others (bench/lib/pin.ts). */
+  pin: boolean;
   logLevel: string;
   /** listen.workers of the Redis-cache instances (the memory ones always run one process). */
   workers: number;
@@ -113,6 +115,7 @@ export function loadSettings(): Settings {
     bodyBytes: num('BODY_BYTES', 1024),
     sampleMs: num('SAMPLE_MS', 200),
     quietWaitS: num('QUIET_WAIT_S', 2),
+    pin: process.env.PIN !== '0',
     logLevel: process.env.LOG_LEVEL ?? 'warn',
     workers: Math.max(1, Math.round(num('WORKERS', 1))),
     build,

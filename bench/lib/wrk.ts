@@ -29,6 +29,8 @@ export interface WrkOptions {
   /** Arguments after "--" (cookies.lua: the cookie file and the path). */
   scriptArgs?: string[];
   headers?: string[];
+  /** Cores to run wrk on (taskset's list; bench/lib/pin.ts), or all. */
+  cpus?: string | undefined;
 }
 
 export function runWrk(o: WrkOptions): Promise<WrkResult> {
@@ -46,7 +48,8 @@ export function runWrk(o: WrkOptions): Promise<WrkResult> {
     ...(o.scriptArgs ? ['--', ...o.scriptArgs] : []),
   ];
   return new Promise((resolve, reject) => {
-    const proc = spawn(o.wrk, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, argv] = o.cpus ? ['taskset', ['-c', o.cpus, o.wrk, ...args]] : [o.wrk, args];
+    const proc = spawn(cmd as string, argv as string[], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     proc.stdout.on('data', (d: Buffer) => {
       out += d.toString();
