@@ -98,12 +98,17 @@ export async function measure(d: MeasureDeps, t: LoadTarget): Promise<Measuremen
       script: t.cookieScript?.script ?? d.reportScript,
       ...(t.cookieScript ? { scriptArgs: t.cookieScript.args } : {}),
       ...(t.headers ? { headers: t.headers } : {}),
-      cpus: pins?.loadCpus,
+      cpus: t.frontPid === undefined ? pins?.loadCpus : undefined,
     });
   await waitQuiet(s.quietWaitS);
   const proxyPids = t.proxyPid === undefined ? [] : treeOf(t.proxyPid);
   const frontPids = t.frontPid === undefined ? [] : treeOf(t.frontPid);
-  const unpin = pins?.pin([...proxyPids, ...frontPids], [d.backendPid, ...(d.redis ? [d.redis.pid] : [])]);
+  // (With an ingress in front, 12a/12b, nothing is pinned: two processes on one core would switch per
+  // request, each subrequest a round trip between them, and neither share its core in production.)
+  const unpin =
+    t.frontPid === undefined
+      ? pins?.pin(proxyPids, [d.backendPid, ...(d.redis ? [d.redis.pid] : [])])
+      : undefined;
   const sampler = proxyPids.length > 0 ? new RssSampler(proxyPids, s.sampleMs) : undefined;
   if (s.warmup > 0) await wrkRun(s.warmup, s.threads, s.conns);
 
@@ -175,7 +180,9 @@ export async function measure(d: MeasureDeps, t: LoadTarget): Promise<Measuremen
 export async function measurePaired(d: MeasureDeps, t: LoadTarget, bare: LoadTarget): Promise<number | null> {
   const s = d.settings;
   pins ??= pinning(s.pin && s.workers === 1);
-  if (!pins || t.proxyPid === undefined || bare.proxyPid === undefined) return null;
+  if (!pins || t.proxyPid === undefined || bare.proxyPid === undefined || t.frontPid !== undefined) {
+    return null; // (an ingress in front: see measure)
+  }
   const cpus = pins.loadCpus;
   const load = (x: LoadTarget, seconds: number) =>
     runWrk({
@@ -190,12 +197,9 @@ export async function measurePaired(d: MeasureDeps, t: LoadTarget, bare: LoadTar
       cpus,
     });
   await waitQuiet(s.quietWaitS);
-  // (An ingress in front shares the core but is not counted: its CPU is reported apart, as in measure.)
   const mine = treeOf(t.proxyPid);
-  const front = t.frontPid === undefined ? [] : treeOf(t.frontPid);
   const theirs = treeOf(bare.proxyPid);
-  const loadSide = [d.backendPid, ...(d.redis ? [d.redis.pid] : [])];
-  const unpin = pins.pin([...mine, ...front, ...theirs], loadSide);
+  const unpin = pins.pin([...mine, ...theirs], [d.backendPid, ...(d.redis ? [d.redis.pid] : [])]);
   try {
     if (s.warmup > 0) await Promise.all([load(t, s.warmup), load(bare, s.warmup)]);
     const before = [cpuSeconds(mine).total, cpuSeconds(theirs).total];

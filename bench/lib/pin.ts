@@ -1,5 +1,5 @@
 // CPU pinning for a measured run (PIN=1, the default on 2 or more cores): the system under test (the
-// proxy's process tree and an ingress in front of it) on the last core, everything else that takes part
+// proxy's process tree; not with an ingress in front, see measure.ts) on the last core, everything else that takes part
 // (wrk, the backend, Redis, this driver) on the others, and all of it back on every core afterwards.
 //
 // Unpinned, the proxy shares two cores with wrk and the backend: how often the scheduler moves it and
