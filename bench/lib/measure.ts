@@ -84,31 +84,43 @@ async function waitQuiet(maxS: number): Promise<void> {
 
 let pins: Pinning | null | undefined;
 
+/** One wrk run against a target (its script, headers and cookie list), on `cpus` when pinned. */
+const load = (
+  d: MeasureDeps,
+  t: LoadTarget,
+  seconds: number,
+  threads: number,
+  conns: number,
+  cpus?: string,
+) =>
+  runWrk({
+    wrk: d.wrk,
+    url: t.url,
+    threads,
+    conns,
+    seconds,
+    script: t.cookieScript?.script ?? d.reportScript,
+    ...(t.cookieScript ? { scriptArgs: t.cookieScript.args } : {}),
+    ...(t.headers ? { headers: t.headers } : {}),
+    cpus,
+  });
+
+/** What takes part in a run besides the proxy and wrk: pinned with the load. */
+const loadSide = (d: MeasureDeps) => [d.backendPid, ...(d.redis ? [d.redis.pid] : [])];
+
 export async function measure(d: MeasureDeps, t: LoadTarget): Promise<Measurement> {
   const s = d.settings;
   // (listen.workers > 1 is measured unpinned: its point is more than one core.)
   pins ??= pinning(s.pin && s.workers === 1);
+  const cpus = t.frontPid === undefined ? pins?.loadCpus : undefined;
   const wrkRun = (seconds: number, threads: number, conns: number) =>
-    runWrk({
-      wrk: d.wrk,
-      url: t.url,
-      threads,
-      conns,
-      seconds,
-      script: t.cookieScript?.script ?? d.reportScript,
-      ...(t.cookieScript ? { scriptArgs: t.cookieScript.args } : {}),
-      ...(t.headers ? { headers: t.headers } : {}),
-      cpus: t.frontPid === undefined ? pins?.loadCpus : undefined,
-    });
+    load(d, t, seconds, threads, conns, cpus);
   await waitQuiet(s.quietWaitS);
   const proxyPids = t.proxyPid === undefined ? [] : treeOf(t.proxyPid);
   const frontPids = t.frontPid === undefined ? [] : treeOf(t.frontPid);
   // (With an ingress in front, 12a/12b, nothing is pinned: two processes on one core would switch per
   // request, each subrequest a round trip between them, and neither share its core in production.)
-  const unpin =
-    t.frontPid === undefined
-      ? pins?.pin(proxyPids, [d.backendPid, ...(d.redis ? [d.redis.pid] : [])])
-      : undefined;
+  const unpin = t.frontPid === undefined ? pins?.pin(proxyPids, loadSide(d)) : undefined;
   const sampler = proxyPids.length > 0 ? new RssSampler(proxyPids, s.sampleMs) : undefined;
   if (s.warmup > 0) await wrkRun(s.warmup, s.threads, s.conns);
 
@@ -183,27 +195,16 @@ export async function measurePaired(d: MeasureDeps, t: LoadTarget, bare: LoadTar
   if (!pins || t.proxyPid === undefined || bare.proxyPid === undefined || t.frontPid !== undefined) {
     return null; // (an ingress in front: see measure)
   }
-  const cpus = pins.loadCpus;
-  const load = (x: LoadTarget, seconds: number) =>
-    runWrk({
-      wrk: d.wrk,
-      url: x.url,
-      threads: s.threads,
-      conns: s.conns,
-      seconds,
-      script: x.cookieScript?.script ?? d.reportScript,
-      ...(x.cookieScript ? { scriptArgs: x.cookieScript.args } : {}),
-      ...(x.headers ? { headers: x.headers } : {}),
-      cpus,
-    });
+  const both = (seconds: number) =>
+    Promise.all([t, bare].map((x) => load(d, x, seconds, s.threads, s.conns, pins?.loadCpus)));
   await waitQuiet(s.quietWaitS);
   const mine = treeOf(t.proxyPid);
   const theirs = treeOf(bare.proxyPid);
-  const unpin = pins.pin([...mine, ...theirs], [d.backendPid, ...(d.redis ? [d.redis.pid] : [])]);
+  const unpin = pins.pin([...mine, ...theirs], loadSide(d));
   try {
-    if (s.warmup > 0) await Promise.all([load(t, s.warmup), load(bare, s.warmup)]);
+    if (s.warmup > 0) await both(s.warmup);
     const before = [cpuSeconds(mine).total, cpuSeconds(theirs).total];
-    const [a, b] = await Promise.all([load(t, s.duration), load(bare, s.duration)]);
+    const [a, b] = (await both(s.duration)) as [WrkResult, WrkResult];
     const perReq = (cpu: number, w: WrkResult) => (w.requests > 0 ? cpu / w.requests : Number.NaN);
     const ratio =
       perReq(cpuSeconds(mine).total - (before[0] as number), a) /
