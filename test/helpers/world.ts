@@ -85,7 +85,19 @@ export interface StartAppOptions {
  * Without one (proxy tests): publicUrl stays the test config's (or the override's) and it never gets ready.
  */
 export async function startApp(opts: StartAppOptions): Promise<TestApp> {
-  const port = opts.port ?? (await freePort());
+  // A free port is only free until bound: a test file running beside this one (or an outgoing
+  // connection's ephemeral port) can take it in between. A port picked here is picked again then.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startAppOn(opts, opts.port ?? (await freePort()));
+    } catch (err) {
+      const taken = (err as { code?: string }).code === 'EADDRINUSE';
+      if (!taken || opts.port !== undefined || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function startAppOn(opts: StartAppOptions, port: number): Promise<TestApp> {
   const url = `http://127.0.0.1:${port}`;
   const over = opts.overrides ?? {};
   const config = testConfig({
@@ -100,7 +112,12 @@ export async function startApp(opts: StartAppOptions): Promise<TestApp> {
     ...(opts.logger ? { logger: opts.logger } : {}),
   };
   const app = await buildApp(config, deps);
-  await app.listen({ host: '127.0.0.1', port });
+  try {
+    await app.listen({ host: '127.0.0.1', port });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   if (opts.idp) await waitReady(app);
   let closed: Promise<void> | undefined;
   const close = () => {
