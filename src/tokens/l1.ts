@@ -44,16 +44,19 @@ export class L1 {
   put(id: string, key: string, t: FreshToken, user: boolean): void {
     const until = user ? Math.min(t.renewAt, Date.now() + this.userTtlMs) : t.renewAt;
     if (!(until > Date.now())) return;
+    const entry: L1Entry = { token: t.accessToken, expiresOn: t.expiresOn, until };
     const kept = this.accounts.get(id);
-    if (kept instanceof Map) {
-      kept.set(key, { token: t.accessToken, expiresOn: t.expiresOn, until });
-    } else if (kept === undefined || kept.key === key) {
-      this.accounts.set(id, { key, token: t.accessToken, expiresOn: t.expiresOn, until });
-    } else {
-      const { key: other, ...entry } = kept;
-      const both = new Map<string, L1Entry>([[other, entry]]);
-      both.set(key, { token: t.accessToken, expiresOn: t.expiresOn, until });
-      this.accounts.set(id, both);
+    if (kept instanceof Map) kept.set(key, entry);
+    else if (kept === undefined || kept.key === key) this.accounts.set(id, { key, ...entry });
+    else {
+      const { key: other, ...only } = kept;
+      this.accounts.set(
+        id,
+        new Map([
+          [other, only],
+          [key, entry],
+        ]),
+      );
     }
   }
 
