@@ -11,7 +11,7 @@ import type { Config } from './config/schema.js';
 import { forwardAuthStage } from './forward-auth/verify.js';
 import { closingStage } from './health/closing.js';
 import { healthPlugin } from './health/plugin.js';
-import { createLogger, lazyChildLogger } from './logger.js';
+import { createLogger, lazyRequestLoggers } from './logger.js';
 import { accessLogStage } from './metrics/access-log.js';
 import { pagesFor } from './pages/render.js';
 import { type AppDeps, buildParts, type Parts } from './parts.js';
@@ -41,7 +41,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     forceCloseConnections: false,
     routerOptions: { maxParamLength: 2048 },
   });
-  app.setChildLoggerFactory(lazyChildLogger as unknown as typeof app.childLoggerFactory);
+  lazyRequestLoggers(app.log as never);
   app.decorate('forwardedOrigin', new ForwardedOrigin(config.publicUrl, config.trustProxy));
   app.decorate('pages', pagesFor(config));
   const parts = buildParts(app, config, logger, deps);

@@ -119,11 +119,12 @@ class LazyChild {
   private real: Logger | undefined;
   constructor(
     private readonly parent: Logger,
+    private readonly makeChild: ChildFn,
     private readonly own: pino.Bindings,
     private readonly options: pino.ChildLoggerOptions,
   ) {}
   private get logger(): Logger {
-    this.real ??= this.parent.child(this.own, this.options);
+    this.real ??= this.makeChild(this.own, this.options);
     return this.real;
   }
   get level(): string {
@@ -159,12 +160,18 @@ for (const level of LEVELS) {
   });
 }
 
-/** fastify's childLoggerFactory: the per-request logger, created lazily (see LazyChild). */
-export function lazyChildLogger(
-  logger: Logger,
-  bindings: pino.Bindings,
-  options: pino.ChildLoggerOptions,
-): Logger {
-  if (options.level !== undefined) return logger.child(bindings, options);
-  return new LazyChild(logger, bindings, options) as unknown as Logger;
+type ChildFn = (bindings: pino.Bindings, options?: pino.ChildLoggerOptions) => Logger;
+
+/**
+ * Makes fastify's logger hand out lazy children (LazyChild) for requests: fastify's default child
+ * logger factory calls `child()` once per request. (A custom childLoggerFactory would do the same, but
+ * fastify then checks the logger it returns on every request: seven method lookups and an array.) A
+ * child with a level of its own (a plugin's logLevel) is made at once, as pino makes it.
+ */
+export function lazyRequestLoggers(logger: Logger): void {
+  const child: ChildFn = logger.child.bind(logger);
+  logger.child = ((bindings: pino.Bindings, options: pino.ChildLoggerOptions = {}) =>
+    options.level !== undefined
+      ? child(bindings, options)
+      : new LazyChild(logger, child, bindings, options)) as unknown as Logger['child'];
 }

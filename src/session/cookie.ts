@@ -53,6 +53,22 @@ export type CookieNames = DerivedCookieNames;
  */
 export const encodeSealed = (value: string) => value.replaceAll(';', '%3B');
 
+/**
+ * Cookie values as the cookie library decodes them (decodeURIComponent once a `%` is there, the value as
+ * is when that fails), without the native call for what encodeSealed writes: a session cookie, sent on
+ * every request, holds one `%3B` and nothing else escaped.
+ */
+export function decodeCookie(value: string): string {
+  if (!value.includes('%')) return value;
+  const sealed = value.replaceAll('%3B', ';');
+  if (!sealed.includes('%')) return sealed;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 export const cookieNames = (config: Config): CookieNames => derive(config).cookies;
 
 /**
@@ -62,6 +78,9 @@ export const cookieNames = (config: Config): CookieNames => derive(config).cooki
  * its per-request hooks serve no route. The two hooks here do what the plugin's would, the decode
  * through a cache (decode-cache.ts). `app.decodeSecureSession` is that cached decoder.
  */
+const { parse: parseCookies } = fastifyCookie.fastifyCookie; // (app.parseCookie takes no decode of its own)
+const PARSE = { decode: decodeCookie };
+
 export async function sessionCookiePlugin(app: FastifyInstance, config: Config, names: CookieNames) {
   const expiry = Math.ceil(config.session.lifetime);
   const cookie = {
@@ -77,7 +96,7 @@ export async function sessionCookiePlugin(app: FastifyInstance, config: Config, 
     const session = request.session;
     if (session?.changed) {
       if (session.deleted) reply.setCookie(names.session, '', { ...cookie, expires: new Date(0), maxAge: 0 });
-      else reply.setCookie(names.session, codec.encode(session), { ...cookie });
+      else reply.setCookie(names.session, codec.encode(session), { ...cookie, encode: encodeSealed });
     }
     done();
   });
@@ -96,7 +115,7 @@ export async function sessionCookiePlugin(app: FastifyInstance, config: Config, 
 
   app.addHook('onRequest', (request, _reply, done) => {
     const header = request.headers.cookie;
-    request.cookies = header ? (app.parseCookie(header) as Record<string, string>) : {};
+    request.cookies = header ? parseCookies(header, PARSE) : {};
     const value = request.cookies[names.session];
     request.session = (value !== undefined && decode(value, request.log)) || codec.create({});
     done();

@@ -1,13 +1,18 @@
 // The ioredis client for tokenCache (standalone URL, Sentinel or Cluster): fail-fast options, TLS from caFile.
 import { readFileSync } from 'node:fs';
-import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import type { TokenCacheConfig } from '../config/schema.js';
 import type { StoreLogger } from './store.js';
 
 /** Bounded reconnect backoff: quick first retries, then one attempt every 2 s for as long as it takes. */
 export const backoff = (attempt: number) => Math.min(attempt * 100, 2000);
 
+// Loaded only when a Redis cache is configured: ioredis costs a memory-cache sidecar ~10 MiB of RSS.
+const ioredis = () => createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+
 export function connect(cfg: TokenCacheConfig, logger: StoreLogger): Redis | Cluster {
+  const { Cluster, Redis } = ioredis();
   const connectTimeout = toMs(cfg.connectTimeout * 1000);
   const commandTimeout = toMs(cfg.commandTimeout * 1000);
   const ca = cfg.caFile === undefined ? undefined : readFileSync(cfg.caFile);
