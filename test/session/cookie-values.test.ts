@@ -54,10 +54,11 @@ t.test('the session cookie is written with only ";" escaped, and both forms open
   const value = String(written);
   t.match(value, /^[A-Za-z0-9+/=]+%3B[A-Za-z0-9+/=]+$/, 'base64, the separator escaped, nothing else');
   const sealed = value.replace('%3B', ';');
-  for (const [form, sent] of [
+  const forms: [string, string][] = [
     ['as written', value],
     ['URI-encoded (cookies written before)', encodeURIComponent(sealed)],
-  ]) {
+  ];
+  for (const [form, sent] of forms) {
     const read = await app.inject({ url: '/read', headers: { cookie: `${names.session}=${sent}` } });
     t.same(read.json(), { n: 'written' }, form);
   }
