@@ -15,7 +15,7 @@ import { publicMatcher } from '../src/auth/public-routes.js';
 import { createLogger } from '../src/logger.js';
 import { canonicalPath } from '../src/proxy/canonical-path.js';
 import { forwardHeaders, responseHeaders, stripCookies } from '../src/proxy/headers.js';
-import { cookieNames, sessionCookiePlugin } from '../src/session/cookie.js';
+import { cookieNames, encodeSealed, parseCookieHeader, sessionCookiePlugin } from '../src/session/cookie.js';
 import { SessionRecords } from '../src/session/records.js';
 import { Sealer } from '../src/token-cache/crypto.js';
 import { MemoryStore } from '../src/token-cache/memory-store.js';
@@ -71,7 +71,9 @@ export async function runMicro(): Promise<number> {
   const now = Math.floor(Date.now() / 1000);
   const data = { sid: randomBytes(24).toString('base64url'), acc, iat: now, seen: now, exp: now + 28_800 };
   const sealedCookie = app.encodeSecureSession(app.createSecureSession({ signedIn: data }));
-  const headers = wrkHeaders(`${names.session}=${encodeURIComponent(sealedCookie)}; app=1`);
+  const headers = wrkHeaders(`${names.session}=${encodeSealed(sealedCookie)}; app=1`);
+  // How the session cookie was written before issue 18's fourth pass: every `+`, `/`, `=` escaped too.
+  const uriEncoded = wrkHeaders(`${names.session}=${encodeURIComponent(sealedCookie)}; app=1`);
 
   const match = publicMatcher(config.publicRoutes);
   const ctx = {
@@ -134,7 +136,8 @@ export async function runMicro(): Promise<number> {
   const appLogger = createLogger('warn', false);
   const cases: [string, () => unknown, boolean?][] = [
     ['pino child logger (only for a request that logs)', () => appLogger.child({ requestId: ctx.requestId })],
-    ['cookie header parse (every request)', () => app.parseCookie(headers.cookie)],
+    ['cookie header parse (every request)', () => parseCookieHeader(headers.cookie)],
+    ['cookie header parse: URI-encoded session cookie (before)', () => app.parseCookie(uriEncoded.cookie)],
     ['session cookie decode (cached by value: a hit)', () => app.decodeSecureSession(sealedCookie)],
     [
       'session cookie encrypt (re-issue, 1 in idle/10 s)',

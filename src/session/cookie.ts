@@ -78,8 +78,11 @@ export const cookieNames = (config: Config): CookieNames => derive(config).cooki
  * its per-request hooks serve no route. The two hooks here do what the plugin's would, the decode
  * through a cache (decode-cache.ts). `app.decodeSecureSession` is that cached decoder.
  */
-const { parse: parseCookies } = fastifyCookie.fastifyCookie; // (app.parseCookie takes no decode of its own)
+const { parse } = fastifyCookie.fastifyCookie; // (app.parseCookie takes no decode of its own)
 const PARSE = { decode: decodeCookie };
+
+/** A Cookie header's cookies, as the session stage reads them on every request. */
+export const parseCookieHeader = (header: string): Record<string, string> => parse(header, PARSE);
 
 export async function sessionCookiePlugin(app: FastifyInstance, config: Config, names: CookieNames) {
   const expiry = Math.ceil(config.session.lifetime);
@@ -115,7 +118,7 @@ export async function sessionCookiePlugin(app: FastifyInstance, config: Config, 
 
   app.addHook('onRequest', (request, _reply, done) => {
     const header = request.headers.cookie;
-    request.cookies = header ? parseCookies(header, PARSE) : {};
+    request.cookies = header ? parseCookieHeader(header) : {};
     const value = request.cookies[names.session];
     request.session = (value !== undefined && decode(value, request.log)) || codec.create({});
     done();
