@@ -69,6 +69,12 @@ export function decodeCookie(value: string): string {
   }
 }
 
+const { parse } = fastifyCookie.fastifyCookie; // (app.parseCookie takes no decode of its own)
+const PARSE = { decode: decodeCookie };
+
+/** A Cookie header's cookies, as the session stage reads them on every request. */
+export const parseCookieHeader = (header: string): Record<string, string> => parse(header, PARSE);
+
 export const cookieNames = (config: Config): CookieNames => derive(config).cookies;
 
 /**
@@ -78,12 +84,6 @@ export const cookieNames = (config: Config): CookieNames => derive(config).cooki
  * its per-request hooks serve no route. The two hooks here do what the plugin's would, the decode
  * through a cache (decode-cache.ts). `app.decodeSecureSession` is that cached decoder.
  */
-const { parse } = fastifyCookie.fastifyCookie; // (app.parseCookie takes no decode of its own)
-const PARSE = { decode: decodeCookie };
-
-/** A Cookie header's cookies, as the session stage reads them on every request. */
-export const parseCookieHeader = (header: string): Record<string, string> => parse(header, PARSE);
-
 export async function sessionCookiePlugin(app: FastifyInstance, config: Config, names: CookieNames) {
   const expiry = Math.ceil(config.session.lifetime);
   const cookie = {
