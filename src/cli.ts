@@ -88,10 +88,12 @@ async function main(argv: string[]): Promise<number> {
     return runPrimary(config, logger);
   }
 
-  const [{ buildApp }, { default: closeWithGrace }] = await Promise.all([
+  const [{ buildApp }, { default: closeWithGrace }, { keepTickShape }] = await Promise.all([
     import('./app.js'),
     import('close-with-grace'),
+    import('./tick-shape.js'),
   ]);
+  keepTickShape();
   // A cluster worker leaves metrics.port to the primary, which collects every worker's registry.
   const app = await buildApp(config, { logger, metricsServer: !cluster.isWorker });
   if (cluster.isWorker && app.metrics) {
